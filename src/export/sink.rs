@@ -1,0 +1,113 @@
+//! Where exported lines go: a JSON Lines file or standard output.
+
+use std::io;
+use std::path::{Path, PathBuf};
+
+use tokio::fs::{File, OpenOptions};
+use tokio::io::{AsyncWriteExt, Stdout};
+
+use crate::config::SinkConfig;
+
+/// Opening a sink failed.
+#[derive(Debug, thiserror::Error)]
+#[error("open sink {name} at {path}: {source}")]
+pub struct SinkOpenError {
+    /// The sink's name.
+    pub name: String,
+    /// The file it tried to open.
+    pub path: PathBuf,
+    /// Why.
+    pub source: io::Error,
+}
+
+/// An open sink.
+#[derive(Debug)]
+pub struct Sink {
+    name: String,
+    target: Target,
+}
+
+#[derive(Debug)]
+enum Target {
+    File(File),
+    Stdout(Stdout),
+}
+
+impl Sink {
+    /// Opens the sink described by `config`, creating a file's parent directories.
+    ///
+    /// # Errors
+    ///
+    /// [`SinkOpenError`] when the file cannot be created or opened for appending.
+    pub async fn open(config: &SinkConfig) -> Result<Self, SinkOpenError> {
+        let target = match config {
+            SinkConfig::File { name, path } => {
+                let file = open_append(path).await.map_err(|source| SinkOpenError {
+                    name: name.clone(),
+                    path: path.clone(),
+                    source,
+                })?;
+                Target::File(file)
+            }
+            SinkConfig::Stdout { .. } => Target::Stdout(tokio::io::stdout()),
+        };
+        Ok(Self {
+            name: config.name().to_owned(),
+            target,
+        })
+    }
+
+    /// The sink's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Writes `bytes` (whole lines) and flushes them to the operating system.
+    ///
+    /// # Errors
+    ///
+    /// The I/O error of the write or flush.
+    pub async fn write(&mut self, bytes: &[u8]) -> io::Result<()> {
+        match &mut self.target {
+            Target::File(f) => {
+                f.write_all(bytes).await?;
+                f.flush().await
+            }
+            Target::Stdout(s) => {
+                s.write_all(bytes).await?;
+                s.flush().await
+            }
+        }
+    }
+
+    /// Flushes and, for a file, syncs it to disk.
+    ///
+    /// # Errors
+    ///
+    /// The I/O error of the flush or sync.
+    pub async fn close(&mut self) -> io::Result<()> {
+        match &mut self.target {
+            Target::File(f) => {
+                f.flush().await?;
+                f.sync_data().await
+            }
+            Target::Stdout(s) => s.flush().await,
+        }
+    }
+}
+
+/// Opens `path` for appending, creating it and its parent directories.
+///
+/// # Errors
+///
+/// The I/O error of creating the directories or opening the file.
+pub async fn open_append(path: &Path) -> io::Result<File> {
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        tokio::fs::create_dir_all(parent).await?;
+    }
+    OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .await
+}

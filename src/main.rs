@@ -1,0 +1,196 @@
+//! The `zeropipe` daemon: parse arguments, load the pipeline file, set up logging, run the
+//! pipeline until a signal, drain it, and turn the outcome into an exit code.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use zeropipe::config::Config;
+use zeropipe::demo::{self, DemoOptions};
+use zeropipe::orchestrator::Pipeline;
+
+/// Exit code for a bad pipeline file or bad arguments.
+const EXIT_CONFIG: u8 = 2;
+/// Exit code when the shutdown deadline passed with messages still in flight.
+const EXIT_UNCLEAN: u8 = 3;
+
+/// zeropipe: receive from ZeroMQ sockets, decode, derive metrics, export, and account for
+/// every message.
+#[derive(Debug, Parser)]
+#[command(name = "zeropipe", version, after_help = EXIT_CODES)]
+struct Cli {
+    /// Log format on standard error.
+    #[arg(long, global = true, value_enum, default_value = "plain")]
+    log_format: LogFormat,
+    /// Log filter, such as `info` or `zeropipe=debug`; RUST_LOG is used when this is absent.
+    #[arg(long, global = true)]
+    log: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+const EXIT_CODES: &str = "Exit codes: 0 success, 1 runtime failure, 2 bad configuration or \
+arguments, 3 shutdown deadline passed with messages in flight.";
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the pipeline in FILE until SIGINT or SIGTERM, then drain it. A second signal, or
+    /// the shutdown deadline, forces the stop.
+    Run {
+        /// The pipeline file (TOML).
+        #[arg(short, long, value_name = "FILE")]
+        config: PathBuf,
+    },
+    /// Validate FILE and list every problem found, without running anything.
+    Check {
+        /// The pipeline file (TOML).
+        #[arg(short, long, value_name = "FILE")]
+        config: PathBuf,
+    },
+    /// Replay the bundled Seattle weather dataset through a default pipeline over loopback
+    /// ZeroMQ, with the admin server up, and check the summary against the dataset.
+    Demo {
+        /// Directory for events.jsonl and dead-letter.jsonl (replaced on each run).
+        #[arg(long, default_value = "zeropipe-demo-output")]
+        output: PathBuf,
+        /// Admin server address; use 127.0.0.1:0 for any free port.
+        #[arg(long, default_value = "127.0.0.1:9955")]
+        admin: SocketAddr,
+        /// Messages per second; 0 sends as fast as possible.
+        #[arg(long, default_value_t = 500)]
+        rate: u32,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum LogFormat {
+    Plain,
+    Json,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing(cli.log_format, cli.log.as_deref());
+    match cli.command {
+        Command::Check { config } => match Config::load(&config) {
+            Ok(_) => {
+                println!("{}: ok", config.display());
+                ExitCode::SUCCESS
+            }
+            Err(e) => config_error(&e),
+        },
+        Command::Run { config } => match Config::load(&config) {
+            Ok(config) => runtime().block_on(run(config)),
+            Err(e) => config_error(&e),
+        },
+        Command::Demo {
+            output,
+            admin,
+            rate,
+        } => runtime().block_on(run_demo(DemoOptions {
+            output,
+            admin: Some(admin),
+            rate,
+        })),
+    }
+}
+
+fn config_error(error: &zeropipe::config::ConfigError) -> ExitCode {
+    eprintln!("error: {error}");
+    ExitCode::from(EXIT_CONFIG)
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("zp-worker")
+        .build()
+        .expect("the operating system refused to start the runtime's threads")
+}
+
+async fn run(config: Config) -> ExitCode {
+    let running = match Pipeline::new(config).start().await {
+        Ok(running) => running,
+        Err(e) => {
+            tracing::error!(error = %e, "pipeline did not start");
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let signal = shutdown_signal().await;
+    tracing::info!(
+        signal,
+        "shutdown requested; send another signal to force it"
+    );
+    let report = running
+        .shutdown_or(async {
+            shutdown_signal().await;
+        })
+        .await;
+    eprint!("{}", report.render());
+    if report.is_clean() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(EXIT_UNCLEAN)
+    }
+}
+
+async fn run_demo(options: DemoOptions) -> ExitCode {
+    match demo::run(options).await {
+        Ok(outcome) => {
+            println!("\n{}", outcome.report.render());
+            println!("checks against the dataset:");
+            for check in &outcome.checks {
+                println!(
+                    "  [{}] {}",
+                    if check.ok { "ok" } else { "FAIL" },
+                    check.what
+                );
+            }
+            println!("\noutput written to {}", outcome.output.display());
+            if outcome.passed() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Waits for SIGINT or SIGTERM and names the one that came.
+async fn shutdown_signal() -> &'static str {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = match signal(SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot watch SIGTERM; only SIGINT stops the pipeline");
+            let _ = tokio::signal::ctrl_c().await;
+            return "SIGINT";
+        }
+    };
+    tokio::select! {
+        biased;
+        _ = tokio::signal::ctrl_c() => "SIGINT",
+        _ = term.recv() => "SIGTERM",
+    }
+}
+
+fn init_tracing(format: LogFormat, filter: Option<&str>) {
+    use tracing_subscriber::EnvFilter;
+    let filter = filter
+        .map(EnvFilter::new)
+        .or_else(|| EnvFilter::try_from_default_env().ok())
+        .unwrap_or_else(|| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Plain => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}

@@ -1,0 +1,416 @@
+//! The orchestrator: builds every domain from a validated config, wires them in order with
+//! bounded queues, attaches the monitor, tracks completion, and runs the lifecycle
+//! (build, start, graceful shutdown with a deadline, report).
+
+mod report;
+mod stage;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use tokio::sync::mpsc;
+use tokio::task::{AbortHandle, JoinHandle, JoinSet};
+use tokio_util::sync::CancellationToken;
+
+pub use report::Report;
+pub use stage::Failure;
+use stage::{Output, StageIo, StageSpec};
+
+use crate::admin::{AdminServer, AdminState, Phase, PhaseCell};
+use crate::collect::{Collect, DerivedMetrics};
+use crate::config::Config;
+use crate::domain::Domain;
+use crate::event::{SourceId, SourceNames};
+use crate::export::{DeadLetter, Export, Sink, SinkOpenError};
+use crate::ingest::{IngestError, IngestSocket};
+use crate::monitor::{BatchRecorder, Monitor};
+use crate::process::Process;
+
+/// Starting the pipeline failed; nothing is left running.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// A sink could not be opened.
+    #[error(transparent)]
+    Sink(#[from] SinkOpenError),
+    /// The dead-letter file could not be opened.
+    #[error("open dead-letter file {path}: {source}")]
+    DeadLetter {
+        /// The configured path.
+        path: std::path::PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// An ingest socket could not be set up.
+    #[error(transparent)]
+    Ingest(#[from] IngestError),
+    /// The admin server could not bind.
+    #[error("admin server: bind {address}: {source}")]
+    Admin {
+        /// The configured address.
+        address: SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// An ingest thread could not be started.
+    #[error("start ingest thread: {0}")]
+    Thread(std::io::Error),
+}
+
+/// A pipeline built from its config: nothing runs until [`Pipeline::start`].
+///
+/// ```no_run
+/// # async fn example() -> Result<(), Box<dyn std::error::Error>> {
+/// use zeropipe::config::Config;
+/// use zeropipe::orchestrator::Pipeline;
+///
+/// let config = Config::load("pipeline.toml".as_ref())?;
+/// let running = Pipeline::new(config).start().await?;
+/// tokio::signal::ctrl_c().await?;
+/// let report = running.shutdown().await;
+/// println!("{}", report.summary());
+/// # Ok(())
+/// # }
+/// ```
+pub struct Pipeline {
+    config: Config,
+    monitor: Arc<Monitor>,
+    metrics: Arc<DerivedMetrics>,
+    extra: Vec<StageSpec>,
+}
+
+impl Pipeline {
+    /// Builds the pipeline described by `config`.
+    pub fn new(config: Config) -> Self {
+        let monitor = Arc::new(Monitor::new(config.monitor.window));
+        let metrics = Arc::new(DerivedMetrics::new(config.metrics.clone()));
+        Self {
+            config,
+            monitor,
+            metrics,
+            extra: Vec::new(),
+        }
+    }
+
+    /// Adds a domain after collect and before export; domains added later run later. The
+    /// monitor and completion tracking cover it like the built-in ones.
+    pub fn with_domain<D: Domain>(mut self, domain: D) -> Self {
+        self.extra.push(StageSpec::new(domain));
+        self
+    }
+
+    /// The monitor every domain reports to.
+    pub fn monitor(&self) -> &Arc<Monitor> {
+        &self.monitor
+    }
+
+    /// Opens sinks and the dead-letter file, binds and connects the sockets, starts the admin
+    /// server, then starts every domain and ingest thread.
+    ///
+    /// # Errors
+    ///
+    /// [`StartError`] for the first step that failed; what was started is stopped again.
+    pub async fn start(self) -> Result<Running, StartError> {
+        let Pipeline {
+            config,
+            monitor,
+            metrics,
+            extra,
+        } = self;
+        let names = config.sockets.iter().map(|s| s.name.clone()).collect();
+        let sources = SourceNames::new(names);
+        let phase = Arc::new(PhaseCell::default());
+
+        // Sinks start first, so nothing is received that could not be written.
+        let mut sinks = Vec::with_capacity(config.export.sinks.len());
+        for sink in &config.export.sinks {
+            sinks.push(Sink::open(sink).await?);
+        }
+        let dl_path = &config.export.dead_letter;
+        let dead_letter = DeadLetter::open(dl_path, sources.clone(), Arc::clone(&monitor))
+            .await
+            .map_err(|source| StartError::DeadLetter {
+                path: dl_path.clone(),
+                source,
+            })?;
+
+        // Sockets are bound and connecting before anything runs; a failure leaves nothing.
+        let ctx = zmq::Context::new();
+        let mut sockets = Vec::with_capacity(config.sockets.len());
+        for (i, socket) in config.sockets.iter().enumerate() {
+            let id = SourceId(u16::try_from(i).unwrap_or(u16::MAX));
+            sockets.push(IngestSocket::open(&ctx, socket, id)?);
+        }
+        let bound = sockets
+            .iter()
+            .flat_map(|s| s.bound_endpoints().iter().cloned())
+            .collect();
+
+        let admin = if config.admin.enabled {
+            let state = AdminState::new(
+                Arc::clone(&monitor),
+                Arc::clone(&metrics),
+                Arc::clone(&phase),
+            );
+            let address = config.admin.address;
+            let server = AdminServer::start(address, state)
+                .await
+                .map_err(|source| StartError::Admin { address, source })?;
+            Some(server)
+        } else {
+            None
+        };
+
+        // Domains in data-flow order, each fed by a bounded queue.
+        let mut specs = vec![StageSpec::new(Process::new(config.process.clone()))];
+        specs.push(StageSpec::new(Collect::new(Arc::clone(&metrics))));
+        specs.extend(extra);
+        specs.push(StageSpec::new(Export::new(sinks, sources)));
+
+        // Register every operation up front so that reports list them in data-flow order.
+        for socket in &config.sockets {
+            monitor.register("ingest", &socket.name);
+        }
+        for spec in &specs {
+            monitor.register(&spec.name, "handle");
+        }
+        monitor.register("dead_letter", "write");
+
+        let capacity = config.pipeline.queue_batches;
+        let (dl_tx, dl_rx) = mpsc::channel(capacity);
+        let dead_letter = tokio::spawn(dead_letter.run(dl_rx));
+        let (ingest_tx, mut input) = mpsc::channel(capacity);
+        let mut stages = Vec::with_capacity(specs.len());
+        let last = specs.len() - 1;
+        for (i, spec) in specs.into_iter().enumerate() {
+            let (output, next_input) = if i == last {
+                let latency = BatchRecorder::new(monitor.register("pipeline", "complete"));
+                (Output::Complete(latency), None)
+            } else {
+                let (tx, rx) = mpsc::channel(capacity);
+                (Output::Next(tx), Some(rx))
+            };
+            let io = StageIo {
+                input,
+                output,
+                dead_letter: dl_tx.clone(),
+                monitor: Arc::clone(&monitor),
+            };
+            let name = spec.name.clone();
+            stages.push((name, spec.spawn(io)));
+            match next_input {
+                Some(rx) => input = rx,
+                None => break,
+            }
+        }
+        drop(dl_tx);
+
+        // Ingest starts last.
+        let stop = Arc::new(AtomicBool::new(false));
+        let mut threads = Vec::with_capacity(sockets.len());
+        for socket in sockets {
+            let name = socket.name().to_owned();
+            let batch = config.pipeline.batch_max;
+            let thread = socket
+                .spawn(
+                    ingest_tx.clone(),
+                    Arc::clone(&stop),
+                    Arc::clone(&monitor),
+                    batch,
+                )
+                .map_err(StartError::Thread)?;
+            threads.push((name, thread));
+        }
+        drop(ingest_tx);
+
+        let background = CancellationToken::new();
+        spawn_summary(&config, &monitor, &background);
+        phase.set(Phase::Ready);
+        tracing::info!(
+            sockets = threads.len(),
+            domains = stages.len(),
+            "pipeline running"
+        );
+
+        Ok(Running {
+            config,
+            monitor,
+            metrics,
+            phase,
+            stop,
+            threads,
+            stages,
+            dead_letter,
+            admin,
+            background,
+            bound,
+            _ctx: ctx,
+        })
+    }
+}
+
+/// A running pipeline. Dropping it without [`Running::shutdown`] leaves the tasks running
+/// until the runtime ends.
+pub struct Running {
+    config: Config,
+    monitor: Arc<Monitor>,
+    metrics: Arc<DerivedMetrics>,
+    phase: Arc<PhaseCell>,
+    stop: Arc<AtomicBool>,
+    threads: Vec<(String, std::thread::JoinHandle<()>)>,
+    stages: Vec<(String, JoinHandle<()>)>,
+    dead_letter: JoinHandle<()>,
+    admin: Option<AdminServer>,
+    background: CancellationToken,
+    bound: Vec<String>,
+    _ctx: zmq::Context,
+}
+
+impl Running {
+    /// The monitor every domain reports to.
+    pub fn monitor(&self) -> &Arc<Monitor> {
+        &self.monitor
+    }
+
+    /// The derived metrics.
+    pub fn metrics(&self) -> &Arc<DerivedMetrics> {
+        &self.metrics
+    }
+
+    /// The admin server's bound address, when it runs.
+    pub fn admin_address(&self) -> Option<SocketAddr> {
+        self.admin.as_ref().map(AdminServer::address)
+    }
+
+    /// Every endpoint the ingest sockets bound, with wildcard ports resolved.
+    pub fn bound_endpoints(&self) -> &[String] {
+        &self.bound
+    }
+
+    /// Graceful shutdown within the configured deadline.
+    pub async fn shutdown(self) -> Report {
+        self.shutdown_or(std::future::pending()).await
+    }
+
+    /// Graceful shutdown: ingest stops first, every message in flight drains through the
+    /// domains, sinks flush, the dead-letter file syncs. It is forced when the configured
+    /// deadline passes or when `force` completes (a second signal, say); the report then
+    /// names what did not finish.
+    pub async fn shutdown_or(self, force: impl Future<Output = ()>) -> Report {
+        let started = Instant::now();
+        let deadline = Duration::from_millis(self.config.pipeline.shutdown_deadline_ms);
+        tracing::info!(deadline_ms = deadline.as_millis() as u64, "draining");
+        self.phase.set(Phase::Draining);
+        self.stop.store(true, Ordering::Release);
+
+        // Ingest threads end first; their queue closes and each domain ends after the one
+        // before it, then the dead-letter writer after every domain.
+        let mut waiting = JoinSet::new();
+        let mut names = Vec::new();
+        let mut aborts: Vec<(String, AbortHandle)> = Vec::new();
+        for (name, thread) in self.threads {
+            let name = format!("ingest.{name}");
+            names.push(name.clone());
+            waiting.spawn_blocking(move || {
+                let _ = thread.join();
+                name
+            });
+        }
+        for (name, task) in self
+            .stages
+            .into_iter()
+            .chain([("dead_letter".into(), self.dead_letter)])
+        {
+            names.push(name.clone());
+            aborts.push((name.clone(), task.abort_handle()));
+            waiting.spawn(async move {
+                let _ = task.await;
+                name
+            });
+        }
+        let unfinished = wait_all(waiting, names, deadline, force).await;
+        for (name, abort) in &aborts {
+            if unfinished.contains(name) {
+                abort.abort();
+            }
+        }
+
+        self.background.cancel();
+        if let Some(admin) = self.admin {
+            admin.stop().await;
+        }
+        let report = Report::new(&self.monitor, &self.metrics, unfinished, started.elapsed());
+        tracing::info!(summary = %report.summary(), "stopped");
+        report
+    }
+}
+
+/// Waits for every named task; returns the names of those still running when the deadline
+/// passed or `force` completed, or that failed.
+async fn wait_all(
+    mut waiting: JoinSet<String>,
+    mut names: Vec<String>,
+    deadline: Duration,
+    force: impl Future<Output = ()>,
+) -> Vec<String> {
+    let timer = tokio::time::sleep(deadline);
+    tokio::pin!(timer, force);
+    loop {
+        tokio::select! {
+            biased;
+            // A second signal: stop waiting now.
+            () = &mut force => break,
+            // The deadline passed.
+            () = &mut timer => break,
+            // One more part finished.
+            joined = waiting.join_next() => match joined {
+                Some(Ok(name)) => names.retain(|n| *n != name),
+                Some(Err(e)) => tracing::error!(error = %e, "a pipeline task failed"),
+                None => break,
+            },
+        }
+    }
+    if !names.is_empty() {
+        tracing::warn!(unfinished = ?names, "shutdown forced before every part finished");
+    }
+    waiting.abort_all();
+    names
+}
+
+/// Logs a one-line summary every `summary_interval_s` until `stop` is cancelled.
+fn spawn_summary(config: &Config, monitor: &Arc<Monitor>, stop: &CancellationToken) {
+    let seconds = config.monitor.summary_interval_s;
+    if seconds == 0 {
+        return;
+    }
+    let monitor = Arc::clone(monitor);
+    let stop = stop.clone();
+    tokio::spawn(async move {
+        let period = Duration::from_secs(seconds);
+        let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+        let mut last = 0;
+        loop {
+            tokio::select! {
+                biased;
+                // Shutdown: the final report takes over.
+                () = stop.cancelled() => return,
+                // Time for the next line.
+                _ = ticker.tick() => {}
+            }
+            let p = monitor.completion().snapshot();
+            let rate = (p.received - last) as f64 / period.as_secs_f64();
+            last = p.received;
+            tracing::info!(
+                received = p.received,
+                completed = p.completed,
+                failed = p.failed,
+                filtered = p.filtered,
+                in_flight = p.in_flight,
+                rate_per_s = rate.round(),
+                "summary"
+            );
+        }
+    });
+}
