@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
+use tokio::signal::unix::{Signal, SignalKind, signal};
 use zeropipe::config::Config;
 use zeropipe::demo::{self, DemoOptions};
 use zeropipe::orchestrator::Pipeline;
@@ -110,6 +111,14 @@ fn runtime() -> tokio::runtime::Runtime {
 }
 
 async fn run(config: Config) -> ExitCode {
+    // Watch for signals before anything starts, so that none is missed.
+    let mut signals = match Signals::watch() {
+        Ok(signals) => signals,
+        Err(e) => {
+            eprintln!("error: cannot watch SIGINT and SIGTERM: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     let running = match Pipeline::new(config).start().await {
         Ok(running) => running,
         Err(e) => {
@@ -118,16 +127,15 @@ async fn run(config: Config) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let signal = shutdown_signal().await;
+    let signal = signals.next().await;
     tracing::info!(
         signal,
         "shutdown requested; send another signal to force it"
     );
-    let report = running
-        .shutdown_or(async {
-            shutdown_signal().await;
-        })
-        .await;
+    let report = running.shutdown_or(async move {
+        signals.next().await;
+    });
+    let report = report.await;
     eprint!("{}", report.render());
     if report.is_clean() {
         ExitCode::SUCCESS
@@ -162,21 +170,29 @@ async fn run_demo(options: DemoOptions) -> ExitCode {
     }
 }
 
-/// Waits for SIGINT or SIGTERM and names the one that came.
-async fn shutdown_signal() -> &'static str {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut term = match signal(SignalKind::terminate()) {
-        Ok(s) => s,
-        Err(e) => {
-            tracing::warn!(error = %e, "cannot watch SIGTERM; only SIGINT stops the pipeline");
-            let _ = tokio::signal::ctrl_c().await;
-            return "SIGINT";
+/// SIGINT and SIGTERM, registered together.
+struct Signals {
+    interrupt: Signal,
+    terminate: Signal,
+}
+
+impl Signals {
+    fn watch() -> std::io::Result<Self> {
+        let interrupt = signal(SignalKind::interrupt())?;
+        let terminate = signal(SignalKind::terminate())?;
+        Ok(Self {
+            interrupt,
+            terminate,
+        })
+    }
+
+    /// Waits for the next signal and names it.
+    async fn next(&mut self) -> &'static str {
+        tokio::select! {
+            biased;
+            _ = self.interrupt.recv() => "SIGINT",
+            _ = self.terminate.recv() => "SIGTERM",
         }
-    };
-    tokio::select! {
-        biased;
-        _ = tokio::signal::ctrl_c() => "SIGINT",
-        _ = term.recv() => "SIGTERM",
     }
 }
 

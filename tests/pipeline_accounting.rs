@@ -14,7 +14,10 @@ const KINDS: [&str; 4] = ["a", "b", "c", "d"];
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_message_is_exported_or_dead_lettered() {
     let dir = tempfile::tempdir().unwrap();
-    let running = Pipeline::new(quiet_pipeline(dir.path(), "")).start().await.unwrap();
+    let running = Pipeline::new(quiet_pipeline(dir.path(), ""))
+        .start()
+        .await
+        .unwrap();
     let peer = Pusher::connect(&running.bound_endpoints()[0]);
 
     let good = 500u64;
@@ -33,7 +36,10 @@ async fn every_message_is_exported_or_dead_lettered() {
 
     let total = good + bad.len() as u64;
     let p = settled(running.monitor(), total).await;
-    assert_eq!((p.received, p.completed, p.failed, p.filtered, p.in_flight), (total, good, 4, 0, 0));
+    assert_eq!(
+        (p.received, p.completed, p.failed, p.filtered, p.in_flight),
+        (total, good, 4, 0, 0)
+    );
     let s = running.monitor().snapshot();
     assert_eq!(s.counts["ingest.in"], total);
     assert_eq!(s.counts["process.handle"], good);
@@ -53,7 +59,12 @@ async fn every_message_is_exported_or_dead_lettered() {
     let metric = &running.metrics().snapshot()["value_by_kind"];
     let events: u64 = metric.series.values().map(|s| s.events).sum();
     assert_eq!(events, good);
-    assert_eq!(metric.series.len(), 4, "three labels and other: {:?}", metric.series.keys());
+    assert_eq!(
+        metric.series.len(),
+        4,
+        "three labels and other: {:?}",
+        metric.series.keys()
+    );
     assert_eq!(metric.other_events, good / 4);
     let expected_a: f64 = (0..good).filter(|s| s % 4 == 0).map(|s| s as f64).sum();
     assert_eq!(metric.series["a"].sum, expected_a);
@@ -64,9 +75,16 @@ async fn every_message_is_exported_or_dead_lettered() {
     let (events_path, dl_path) = outputs(dir.path());
     let lines = json_lines(&events_path);
     assert_eq!(lines.len() as u64, good);
-    let mut seqs: Vec<u64> = lines.iter().map(|l| l["data"]["seq"].as_u64().unwrap()).collect();
+    let mut seqs: Vec<u64> = lines
+        .iter()
+        .map(|l| l["data"]["seq"].as_u64().unwrap())
+        .collect();
     seqs.sort_unstable();
-    assert_eq!(seqs, (0..good).collect::<Vec<_>>(), "each message exactly once");
+    assert_eq!(
+        seqs,
+        (0..good).collect::<Vec<_>>(),
+        "each message exactly once"
+    );
     assert_eq!(lines[0]["source"], "in");
     assert!(lines[0]["received_at"].as_str().unwrap().ends_with('Z'));
 
@@ -81,12 +99,19 @@ async fn every_message_is_exported_or_dead_lettered() {
             .as_array()
             .unwrap()
             .iter()
-            .map(|f| base64::engine::general_purpose::STANDARD.decode(f.as_str().unwrap()).unwrap())
+            .map(|f| {
+                base64::engine::general_purpose::STANDARD
+                    .decode(f.as_str().unwrap())
+                    .unwrap()
+            })
             .collect();
         let sent: Vec<Vec<u8>> = frames.iter().map(|f| f.to_vec()).collect();
         assert_eq!(decoded, sent, "original frames kept");
     }
-    assert_eq!(lines.len() + dead.len(), report.snapshot.pipeline.received as usize);
+    assert_eq!(
+        lines.len() + dead.len(),
+        report.snapshot.pipeline.received as usize
+    );
 }
 
 /// Filters odd sequence numbers and rejects multiples of ten.
@@ -99,10 +124,17 @@ impl Domain for Screen {
 
     fn handle(&mut self, event: &mut Event) -> Result<Verdict, DomainError> {
         let seq = event.body["seq"].as_u64().unwrap_or_default();
-        if seq % 10 == 0 {
-            return Err(DomainError::new(ErrorType::TransformFailed, format!("seq {seq} refused")));
+        if seq.is_multiple_of(10) {
+            return Err(DomainError::new(
+                ErrorType::TransformFailed,
+                format!("seq {seq} refused"),
+            ));
         }
-        Ok(if seq % 2 == 1 { Verdict::Filter } else { Verdict::Forward })
+        Ok(if seq % 2 == 1 {
+            Verdict::Filter
+        } else {
+            Verdict::Forward
+        })
     }
 }
 
@@ -118,12 +150,18 @@ async fn a_custom_domain_is_monitored_with_no_extra_code() {
 
     let p = settled(running.monitor(), 100).await;
     // 10 multiples of ten fail, 50 odd ones are filtered, 40 even ones pass.
-    assert_eq!((p.completed, p.failed, p.filtered, p.in_flight), (40, 10, 50, 0));
+    assert_eq!(
+        (p.completed, p.failed, p.filtered, p.in_flight),
+        (40, 10, 50, 0)
+    );
     let s = running.monitor().snapshot();
     assert_eq!(s.counts["screen.handle"], 90);
     assert_eq!(s.error_types["screen.handle"]["transform_failed"], 10);
     assert_eq!(s.counts["export.handle"], 40);
-    assert_eq!(s.counts["collect.handle"], 100, "collect runs before added domains");
+    assert_eq!(
+        s.counts["collect.handle"], 100,
+        "collect runs before added domains"
+    );
 
     let report = running.shutdown().await;
     assert!(report.is_clean());
@@ -131,5 +169,8 @@ async fn a_custom_domain_is_monitored_with_no_extra_code() {
     assert_eq!(json_lines(&events).len(), 40);
     let dead = json_lines(&dl);
     assert_eq!(dead.len(), 10);
-    assert!(dead.iter().all(|l| l["domain"] == "screen" && l["error_type"] == "transform_failed"));
+    assert!(
+        dead.iter()
+            .all(|l| l["domain"] == "screen" && l["error_type"] == "transform_failed")
+    );
 }

@@ -148,7 +148,13 @@ pub fn router(state: AdminState) -> Router {
 }
 
 async fn index() -> &'static str {
-    "zeropipe admin\n\n/live     liveness\n/ready    readiness\n/stats    JSON snapshot\n/metrics  Prometheus exposition\n"
+    concat!(
+        "zeropipe admin\n\n",
+        "/live     liveness\n",
+        "/ready    readiness\n",
+        "/stats    JSON snapshot\n",
+        "/metrics  Prometheus exposition\n",
+    )
 }
 
 async fn live() -> &'static str {

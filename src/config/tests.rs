@@ -55,17 +55,34 @@ type = "stdout"
     let found = keys(text);
     assert_eq!(
         found,
-        vec!["ingest.sockets[0].type", "ingest.sockets[0].bind[0]", "ingest.sockets[0].colour"]
+        vec![
+            "ingest.sockets[0].type",
+            "ingest.sockets[0].bind[0]",
+            "ingest.sockets[0].colour"
+        ]
     );
-    let message = Config::parse(text, "pipeline.toml").unwrap_err().to_string();
-    assert!(message.starts_with("pipeline.toml: 3 problem(s):"), "{message}");
+    let message = Config::parse(text, "pipeline.toml")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        message.starts_with("pipeline.toml: 3 problem(s):"),
+        "{message}"
+    );
 }
 
 #[test]
 fn missing_sections_and_wrong_types_are_named() {
     let found = keys("[admin]\naddress = 9955\n[pipeline]\nbatch_max = 0\n");
-    for key in ["ingest.sockets", "export", "admin.address", "pipeline.batch_max"] {
-        assert!(found.iter().any(|k| k == key), "{key} missing from {found:?}");
+    for key in [
+        "ingest.sockets",
+        "export",
+        "admin.address",
+        "pipeline.batch_max",
+    ] {
+        assert!(
+            found.iter().any(|k| k == key),
+            "{key} missing from {found:?}"
+        );
     }
 }
 
@@ -98,7 +115,10 @@ path = "dl.jsonl"
         "export.dead_letter",
     ];
     for key in want {
-        assert!(found.iter().any(|k| k == key), "{key} missing from {found:?}");
+        assert!(
+            found.iter().any(|k| k == key),
+            "{key} missing from {found:?}"
+        );
     }
 }
 
@@ -130,7 +150,13 @@ fn syntax_errors_are_not_problem_lists() {
 
 #[test]
 fn endpoints() {
-    for ok in ["tcp://127.0.0.1:5556", "tcp://*:*", "ipc:///tmp/x", "inproc://a", "tcp://[::1]:9"] {
+    for ok in [
+        "tcp://127.0.0.1:5556",
+        "tcp://*:*",
+        "ipc:///tmp/x",
+        "inproc://a",
+        "tcp://[::1]:9",
+    ] {
         assert_eq!(check_endpoint(ok), Ok(()), "{ok}");
     }
     for bad in ["tcp://127.0.0.1", "127.0.0.1:5556", "tcp://", "http://x:1"] {

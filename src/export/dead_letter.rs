@@ -58,7 +58,8 @@ impl DeadLetter {
                 Ok(()) => write.success(started.elapsed()),
                 Err(e) => {
                     write.errors(ErrorType::WriteFailed, 1);
-                    tracing::error!(error = %e, lost = count, "dead-letter write failed; failed messages lost");
+                    let why = "dead-letter write failed; failed messages lost";
+                    tracing::error!(error = %e, lost = count, "{why}");
                 }
             }
             self.monitor.completion().failed(count);

@@ -45,7 +45,8 @@ impl Domain for Export {
         for sink in &mut self.sinks {
             if let Err(e) = sink.write(&self.buffer).await {
                 let why = format!("sink {}: {e}", sink.name());
-                tracing::error!(sink = sink.name(), error = %e, "sink write failed; batch dead-lettered");
+                let sink = sink.name();
+                tracing::error!(sink, error = %e, "sink write failed; batch dead-lettered");
                 result = Err(DomainError::new(ErrorType::WriteFailed, why));
             }
         }

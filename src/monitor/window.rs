@@ -109,6 +109,7 @@ impl DurationStats {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::collection::vec;
     use proptest::prelude::*;
 
     #[test]
@@ -142,7 +143,7 @@ mod tests {
         #[test]
         fn window_matches_the_tail_of_everything_recorded(
             cap in 1usize..50,
-            batches in proptest::collection::vec(proptest::collection::vec(0u64..1000, 0..20), 0..20),
+            batches in vec(vec(0u64..1000, 0..20), 0..20),
         ) {
             let w = RollingWindow::new(cap);
             let mut all = Vec::new();
@@ -159,7 +160,7 @@ mod tests {
 
         #[test]
         fn percentiles_are_ordered_and_bounded(
-            nanos in proptest::collection::vec(0u64..10_000_000_000, 1..500),
+            nanos in vec(0u64..10_000_000_000, 1..500),
         ) {
             let s = DurationStats::from_nanos(nanos.clone());
             let min = *nanos.iter().min().unwrap() as f64 / 1e6;

@@ -67,7 +67,9 @@ impl Pusher {
     }
 
     pub fn send(&self, frames: &[&[u8]]) {
-        self.socket.send_multipart(frames.iter().copied(), 0).unwrap();
+        self.socket
+            .send_multipart(frames.iter().copied(), 0)
+            .unwrap();
     }
 
     /// Sends a well-formed event: topic `kind`, body `{"seq": seq, "kind": kind, "value": v}`.
@@ -108,7 +110,9 @@ pub async fn settled(monitor: &Monitor, count: u64) -> CompletionSnapshot {
 /// The lines of a JSON Lines file, parsed.
 pub fn json_lines(path: &Path) -> Vec<serde_json::Value> {
     let text = std::fs::read_to_string(path).unwrap_or_default();
-    text.lines().map(|l| serde_json::from_str(l).expect("every line is JSON")).collect()
+    text.lines()
+        .map(|l| serde_json::from_str(l).expect("every line is JSON"))
+        .collect()
 }
 
 /// Paths of the two output files in `dir`.

@@ -1,0 +1,171 @@
+//! The `zeropipe` binary: validation that lists every problem, exit codes, help, the demo,
+//! and a signal-driven drain of `run`.
+
+use std::io::Write as _;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+fn zeropipe(args: &[&str], cwd: &std::path::Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_zeropipe"))
+        .args(args)
+        .current_dir(cwd)
+        .env_remove("RUST_LOG")
+        .output()
+        .expect("the binary runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn write(dir: &std::path::Path, name: &str, body: &str) -> std::path::PathBuf {
+    let path = dir.join(name);
+    std::fs::File::create(&path)
+        .unwrap()
+        .write_all(body.as_bytes())
+        .unwrap();
+    path
+}
+
+#[test]
+fn check_accepts_the_weather_example() {
+    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/weather.toml");
+    let out = zeropipe(&["check", "-c", example], std::path::Path::new("."));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).ends_with(": ok\n"));
+}
+
+#[test]
+fn three_mistakes_give_one_message_and_exit_code_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(
+        dir.path(),
+        "bad.toml",
+        "[[ingest.sockets]]\ntype = \"dealer\"\nbind = [\"tcp://127.0.0.1\"]\n\
+         [export]\ndead_letter = \"dl.jsonl\"\n[[export.sinks]]\ntype = \"stdout\"\n\
+         [monitor]\nwindow = -5\n",
+    );
+    for command in ["check", "run"] {
+        let out = zeropipe(&[command, "-c", file.to_str().unwrap()], dir.path());
+        assert_eq!(out.status.code(), Some(2), "{command}");
+        let err = text(&out.stderr);
+        assert!(err.contains("3 problem(s)"), "{err}");
+        for key in [
+            "ingest.sockets[0].type",
+            "ingest.sockets[0].bind[0]",
+            "monitor.window",
+        ] {
+            assert!(err.contains(key), "{command}: {key} missing from {err}");
+        }
+        assert!(!err.contains("panicked"));
+    }
+}
+
+#[test]
+fn usage_errors_and_missing_files_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = zeropipe(&["run", "-c", "nope.toml"], dir.path());
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(text(&missing.stderr).contains("read nope.toml"));
+    assert_eq!(zeropipe(&["frobnicate"], dir.path()).status.code(), Some(2));
+}
+
+#[test]
+fn help_explains_each_command() {
+    let out = zeropipe(&["--help"], std::path::Path::new("."));
+    let help = text(&out.stdout);
+    for word in ["run", "check", "demo", "Exit codes"] {
+        assert!(help.contains(word), "{word} missing from help");
+    }
+}
+
+#[test]
+fn a_port_in_use_fails_start_with_exit_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port();
+    let file = write(
+        dir.path(),
+        "p.toml",
+        &format!(
+            "[[ingest.sockets]]\ntype = \"pull\"\nbind = [\"tcp://127.0.0.1:{port}\"]\n\
+             [export]\ndead_letter = \"dl.jsonl\"\n[[export.sinks]]\ntype = \"stdout\"\n\
+             [admin]\nenabled = false\n"
+        ),
+    );
+    let out = zeropipe(&["run", "-c", file.to_str().unwrap()], dir.path());
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains(&format!("bind tcp://127.0.0.1:{port}")),
+        "{err}"
+    );
+    assert!(!err.contains("panicked"));
+}
+
+#[test]
+fn demo_runs_to_the_end_and_matches_the_dataset() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = zeropipe(
+        &["demo", "--admin", "127.0.0.1:0", "--rate", "0"],
+        dir.path(),
+    );
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", text(&out.stderr));
+    assert!(stdout.contains("checks against the dataset:"));
+    assert_eq!(stdout.matches("[ok]").count(), 10, "{stdout}");
+    assert!(!stdout.contains("FAIL"));
+    let events = std::fs::read_to_string(dir.path().join("zeropipe-demo-output/events.jsonl"));
+    assert_eq!(events.unwrap().lines().count(), 1461);
+}
+
+#[test]
+fn sigterm_drains_and_exits_0() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(
+        dir.path(),
+        "p.toml",
+        "[[ingest.sockets]]\ntype = \"pull\"\nbind = [\"tcp://127.0.0.1:*\"]\n\
+         [export]\ndead_letter = \"dl.jsonl\"\n\
+         [[export.sinks]]\ntype = \"file\"\npath = \"e.jsonl\"\n\
+         [admin]\nenabled = false\n",
+    );
+    let mut child = Command::new(env!("CARGO_BIN_EXE_zeropipe"))
+        .args(["run", "-c", file.to_str().unwrap()])
+        .current_dir(dir.path())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut err = String::new();
+    while !err.contains("pipeline running") {
+        let mut line = String::new();
+        let read = std::io::BufRead::read_line(&mut stderr, &mut line).unwrap();
+        assert!(read > 0, "zeropipe ended before it was running: {err}");
+        err.push_str(&line);
+    }
+    let pid = child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if started.elapsed() > Duration::from_secs(20) {
+            let _ = child.kill();
+            panic!("zeropipe did not stop after SIGTERM");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    std::io::Read::read_to_string(&mut stderr, &mut err).unwrap();
+    assert_eq!(status.code(), Some(0), "{err}");
+    assert!(err.contains("SIGTERM"), "{err}");
+    assert!(err.contains("messages: received 0, completed 0"), "{err}");
+}

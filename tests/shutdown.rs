@@ -1,0 +1,152 @@
+//! Graceful shutdown drains everything in flight; a deadline forces it and names what did
+//! not finish.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{Pusher, json_lines, outputs, quiet_pipeline, wait_for};
+use zeropipe::domain::{Domain, DomainError, Flush, Verdict};
+use zeropipe::event::Event;
+use zeropipe::orchestrator::Pipeline;
+
+/// Passes everything on, but takes `pause` at the end of every batch.
+struct Slow {
+    pause: Duration,
+}
+
+impl Domain for Slow {
+    fn name(&self) -> &str {
+        "slow"
+    }
+
+    fn handle(&mut self, _event: &mut Event) -> Result<Verdict, DomainError> {
+        Ok(Verdict::Forward)
+    }
+
+    async fn flush(&mut self, _events: &[Event]) -> Result<Flush, DomainError> {
+        tokio::time::sleep(self.pause).await;
+        Ok(Flush::Done)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn drain_waits_for_in_flight_messages() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = quiet_pipeline(
+        dir.path(),
+        "[pipeline]\nbatch_max = 16\nqueue_batches = 4\n",
+    );
+    let slow = Slow {
+        pause: Duration::from_millis(20),
+    };
+    let running = Pipeline::new(config)
+        .with_domain(slow)
+        .start()
+        .await
+        .unwrap();
+    let peer = Pusher::connect(&running.bound_endpoints()[0]);
+    let total = 300;
+    for seq in 0..total {
+        peer.send_event(seq, "a", 1.0);
+    }
+
+    // Shut down while most messages are still queued between domains.
+    let monitor = std::sync::Arc::clone(running.monitor());
+    wait_for("some messages to be received", || {
+        monitor.completion().snapshot().received >= 50
+    })
+    .await;
+    let before = monitor.completion().snapshot();
+    assert!(
+        before.in_flight > 0,
+        "the test needs messages in flight: {before:?}"
+    );
+
+    let report = running.shutdown().await;
+    let p = report.snapshot.pipeline;
+    assert!(report.unfinished.is_empty(), "{:?}", report.unfinished);
+    assert_eq!(p.in_flight, 0);
+    assert_eq!(p.completed, p.received, "everything received was exported");
+    assert!(p.received >= before.received);
+    assert_eq!(report.snapshot.counts["slow.handle"], p.received);
+    assert_eq!(report.snapshot.counts["export.handle"], p.received);
+    let (events, _) = outputs(dir.path());
+    assert_eq!(json_lines(&events).len() as u64, p.completed);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deadline_forces_shutdown_and_names_what_did_not_finish() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = quiet_pipeline(dir.path(), "[pipeline]\nshutdown_deadline_ms = 300\n");
+    let stuck = Slow {
+        pause: Duration::from_secs(3600),
+    };
+    let running = Pipeline::new(config)
+        .with_domain(stuck)
+        .start()
+        .await
+        .unwrap();
+    let peer = Pusher::connect(&running.bound_endpoints()[0]);
+    for seq in 0..10 {
+        peer.send_event(seq, "a", 1.0);
+    }
+    let monitor = std::sync::Arc::clone(running.monitor());
+    wait_for("the messages to reach the stuck domain", || {
+        monitor.snapshot().counts["slow.handle"] == 10
+    })
+    .await;
+
+    let report = tokio::time::timeout(Duration::from_secs(10), running.shutdown())
+        .await
+        .expect("the deadline ends the shutdown");
+    assert!(!report.is_clean());
+    assert!(
+        report.unfinished.contains(&"slow".to_owned()),
+        "{:?}",
+        report.unfinished
+    );
+    assert!(
+        !report.unfinished.iter().any(|n| n.starts_with("ingest.")),
+        "ingest stopped"
+    );
+    assert!(
+        !report.unfinished.contains(&"process".to_owned()),
+        "process drained"
+    );
+    let p = report.snapshot.pipeline;
+    assert_eq!((p.received, p.completed, p.in_flight), (10, 0, 10));
+    assert!(
+        report.summary().contains("unfinished=slow"),
+        "{}",
+        report.summary()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forced_stop_does_not_wait_for_the_deadline() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = quiet_pipeline(dir.path(), "[pipeline]\nshutdown_deadline_ms = 3600000\n");
+    let stuck = Slow {
+        pause: Duration::from_secs(3600),
+    };
+    let running = Pipeline::new(config)
+        .with_domain(stuck)
+        .start()
+        .await
+        .unwrap();
+    let peer = Pusher::connect(&running.bound_endpoints()[0]);
+    peer.send_event(1, "a", 1.0);
+    let monitor = std::sync::Arc::clone(running.monitor());
+    wait_for("the message to reach the stuck domain", || {
+        monitor.snapshot().counts["slow.handle"] == 1
+    })
+    .await;
+
+    // The "second signal" comes at once.
+    let report = tokio::time::timeout(Duration::from_secs(10), running.shutdown_or(async {}))
+        .await
+        .expect("forcing ends the shutdown");
+    assert!(report.unfinished.contains(&"slow".to_owned()));
+    assert_eq!(report.snapshot.pipeline.in_flight, 1);
+}
