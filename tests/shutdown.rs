@@ -8,7 +8,7 @@ use std::time::Duration;
 use common::{Pusher, json_lines, outputs, quiet_pipeline, wait_for};
 use zeropipe::domain::{Domain, DomainError, Flush, Verdict};
 use zeropipe::event::Event;
-use zeropipe::orchestrator::Pipeline;
+use zeropipe::orchestrator::{Pipeline, Running};
 
 /// Passes everything on, but takes `pause` at the end of every batch.
 struct Slow {
@@ -75,10 +75,12 @@ async fn drain_waits_for_in_flight_messages() {
     assert_eq!(json_lines(&events).len() as u64, p.completed);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn deadline_forces_shutdown_and_names_what_did_not_finish() {
-    let dir = tempfile::tempdir().unwrap();
-    let config = quiet_pipeline(dir.path(), "[pipeline]\nshutdown_deadline_ms = 300\n");
+/// A pipeline whose added domain never finishes a batch, with `count` messages stuck in it.
+async fn stuck_pipeline(dir: &std::path::Path, deadline_ms: u64, count: u64) -> Running {
+    let config = quiet_pipeline(
+        dir,
+        &format!("[pipeline]\nshutdown_deadline_ms = {deadline_ms}\n"),
+    );
     let stuck = Slow {
         pause: Duration::from_secs(3600),
     };
@@ -88,30 +90,34 @@ async fn deadline_forces_shutdown_and_names_what_did_not_finish() {
         .await
         .unwrap();
     let peer = Pusher::connect(&running.bound_endpoints()[0]);
-    for seq in 0..10 {
+    for seq in 0..count {
         peer.send_event(seq, "a", 1.0);
     }
     let monitor = std::sync::Arc::clone(running.monitor());
     wait_for("the messages to reach the stuck domain", || {
-        monitor.snapshot().counts["slow.handle"] == 10
+        monitor.snapshot().counts["slow.handle"] == count
     })
     .await;
+    running
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deadline_forces_shutdown_and_names_what_did_not_finish() {
+    let dir = tempfile::tempdir().unwrap();
+    let running = stuck_pipeline(dir.path(), 300, 10).await;
 
     let report = tokio::time::timeout(Duration::from_secs(10), running.shutdown())
         .await
         .expect("the deadline ends the shutdown");
     assert!(!report.is_clean());
+    let unfinished = &report.unfinished;
+    assert!(unfinished.contains(&"slow".to_owned()), "{unfinished:?}");
     assert!(
-        report.unfinished.contains(&"slow".to_owned()),
-        "{:?}",
-        report.unfinished
-    );
-    assert!(
-        !report.unfinished.iter().any(|n| n.starts_with("ingest.")),
+        !unfinished.iter().any(|n| n.starts_with("ingest.")),
         "ingest stopped"
     );
     assert!(
-        !report.unfinished.contains(&"process".to_owned()),
+        !unfinished.contains(&"process".to_owned()),
         "process drained"
     );
     let p = report.snapshot.pipeline;
@@ -126,22 +132,7 @@ async fn deadline_forces_shutdown_and_names_what_did_not_finish() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_forced_stop_does_not_wait_for_the_deadline() {
     let dir = tempfile::tempdir().unwrap();
-    let config = quiet_pipeline(dir.path(), "[pipeline]\nshutdown_deadline_ms = 3600000\n");
-    let stuck = Slow {
-        pause: Duration::from_secs(3600),
-    };
-    let running = Pipeline::new(config)
-        .with_domain(stuck)
-        .start()
-        .await
-        .unwrap();
-    let peer = Pusher::connect(&running.bound_endpoints()[0]);
-    peer.send_event(1, "a", 1.0);
-    let monitor = std::sync::Arc::clone(running.monitor());
-    wait_for("the message to reach the stuck domain", || {
-        monitor.snapshot().counts["slow.handle"] == 1
-    })
-    .await;
+    let running = stuck_pipeline(dir.path(), 3_600_000, 1).await;
 
     // The "second signal" comes at once.
     let report = tokio::time::timeout(Duration::from_secs(10), running.shutdown_or(async {}))
