@@ -21,6 +21,10 @@ use zeropipe::config::Config;
 use zeropipe::monitor::Monitor;
 use zeropipe::orchestrator::{Pipeline, Report};
 
+// The daemon's allocator, so that the pipeline is measured as it runs.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Messages per phase when `ZEROPIPE_BENCH_MESSAGES` is not set.
 const DEFAULT_MESSAGES: u64 = 500_000;
 

@@ -23,13 +23,13 @@ impl Domain for Celsius {
     }
 
     fn handle(&mut self, event: &mut Event) -> Result<Verdict, DomainError> {
-        let Some(c) = event.body.get("temp_max").and_then(Value::as_f64) else {
+        let Some(c) = event.body().get("temp_max").and_then(Value::as_f64) else {
             return Err(DomainError::new(
                 ErrorType::TransformFailed,
                 "no numeric temp_max",
             ));
         };
-        if let Some(row) = event.body.as_object_mut() {
+        if let Some(row) = event.body_mut().as_object_mut() {
             row.insert("temp_max_f".into(), (c * 9.0 / 5.0 + 32.0).into());
         }
         Ok(Verdict::Forward)

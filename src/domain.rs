@@ -131,7 +131,7 @@ pub enum Flush {
 ///     }
 ///
 ///     fn handle(&mut self, event: &mut Event) -> Result<Verdict, DomainError> {
-///         let Some(body) = event.body.as_object() else {
+///         let Some(body) = event.body().as_object() else {
 ///             return Err(DomainError::new(ErrorType::TransformFailed, "body is not an object"));
 ///         };
 ///         if body.get("debug").and_then(|v| v.as_bool()) == Some(true) {

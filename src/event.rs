@@ -30,11 +30,66 @@ impl SourceNames {
     }
 }
 
+/// One frame of a ZeroMQ message. A received frame stays in libzmq's own buffer: nothing is
+/// copied between the socket and the dead-letter file.
+pub struct Frame(zmq::Message);
+
+impl Frame {
+    /// The frame's bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl std::ops::Deref for Frame {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl From<zmq::Message> for Frame {
+    fn from(message: zmq::Message) -> Self {
+        Self(message)
+    }
+}
+
+impl From<Vec<u8>> for Frame {
+    fn from(bytes: Vec<u8>) -> Self {
+        Self(zmq::Message::from(bytes))
+    }
+}
+
+impl From<&[u8]> for Frame {
+    fn from(bytes: &[u8]) -> Self {
+        Self(zmq::Message::from(bytes))
+    }
+}
+
+impl Clone for Frame {
+    fn clone(&self) -> Self {
+        Self::from(self.as_bytes())
+    }
+}
+
+impl PartialEq for Frame {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_bytes() == other.as_bytes()
+    }
+}
+
+impl std::fmt::Debug for Frame {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Frame({:?})", String::from_utf8_lossy(self.as_bytes()))
+    }
+}
+
 /// One multipart ZeroMQ message exactly as it arrived: its frames are never merged or split.
 #[derive(Debug, Clone)]
 pub struct RawMessage {
     /// The frames, in order.
-    pub frames: Vec<Vec<u8>>,
+    pub frames: Vec<Frame>,
     /// Which socket received it.
     pub source: SourceId,
     /// Wall-clock time of receipt.
@@ -44,20 +99,21 @@ pub struct RawMessage {
 impl RawMessage {
     /// Total size of all frames in bytes.
     pub fn len_bytes(&self) -> usize {
-        self.frames.iter().map(Vec::len).sum()
+        self.frames.iter().map(|f| f.len()).sum()
     }
 }
 
-/// A message on its way through the pipeline: the original frames (kept so that a failure can
-/// dead-letter them unchanged) and the structured fields decoded from them.
+/// A message on its way through the pipeline: the original frames (kept unchanged so that a
+/// failure can dead-letter them as they came) and the structured fields decoded from them.
 #[derive(Debug, Clone)]
 pub struct Event {
-    /// The message as received.
-    pub raw: RawMessage,
+    raw: RawMessage,
     /// The topic frame decoded as UTF-8, when the frame layout names one.
     pub topic: Option<String>,
-    /// The decoded body; `Value::Null` until the process domain has run.
-    pub body: Value,
+    body: Value,
+    /// The frame whose bytes are `body` as one line of JSON text, for as long as the body is
+    /// unchanged: export then writes those bytes instead of encoding the body again.
+    body_text: Option<usize>,
 }
 
 impl Event {
@@ -67,7 +123,50 @@ impl Event {
             raw,
             topic: None,
             body: Value::Null,
+            body_text: None,
         }
+    }
+
+    /// The message as received.
+    pub fn raw(&self) -> &RawMessage {
+        &self.raw
+    }
+
+    /// The decoded body; `Value::Null` until the process domain has run.
+    pub fn body(&self) -> &Value {
+        &self.body
+    }
+
+    /// The body, to change it.
+    pub fn body_mut(&mut self) -> &mut Value {
+        self.body_text = None;
+        &mut self.body
+    }
+
+    /// Replaces the body.
+    pub fn set_body(&mut self, body: Value) {
+        self.body_text = None;
+        self.body = body;
+    }
+
+    /// Sets a body decoded from the JSON text of frame `frame`; that text is kept as the body's
+    /// encoding when it fits on one line.
+    pub fn set_body_from_json_frame(&mut self, body: Value, frame: usize) {
+        let one_line = |f: &Frame| !f.iter().any(|&b| b == b'\n' || b == b'\r');
+        self.body = body;
+        self.body_text = self
+            .raw
+            .frames
+            .get(frame)
+            .is_some_and(one_line)
+            .then_some(frame);
+    }
+
+    /// The body as one line of JSON text exactly as received, while it is unchanged.
+    pub fn body_json_text(&self) -> Option<&[u8]> {
+        self.body_text
+            .and_then(|i| self.raw.frames.get(i))
+            .map(Frame::as_bytes)
     }
 
     /// Looks up a dotted path (`a.b.c`) in the body; array elements are addressed by index.

@@ -13,7 +13,7 @@ use tokio::sync::mpsc;
 
 use crate::config::{SocketConfig, SocketKind};
 use crate::domain::ErrorType;
-use crate::event::{Event, RawMessage, SourceId};
+use crate::event::{Event, Frame, RawMessage, SourceId};
 use crate::monitor::{Monitor, OpHandle};
 
 /// How long a receive waits before the thread checks for shutdown.
@@ -221,12 +221,15 @@ impl Reader {
     fn receive_batch(&mut self) -> Next {
         let mut batch = Vec::with_capacity(self.batch_max);
         let mut next = Next::Continue;
+        // NOTE: one receive time per batch: every message in it was already queued in libzmq
+        // when the batch began, and the batch is taken in one tight loop.
+        let received_at = SystemTime::now();
         while batch.len() < self.batch_max {
-            match self.socket.socket.recv_multipart(zmq::DONTWAIT) {
+            match receive_message(&self.socket.socket) {
                 Ok(frames) => batch.push(Event::new(RawMessage {
                     frames,
                     source: self.socket.id,
-                    received_at: SystemTime::now(),
+                    received_at,
                 })),
                 Err(zmq::Error::EAGAIN) => break,
                 Err(e) => {
@@ -262,5 +265,24 @@ impl Reader {
                 Next::Continue
             }
         }
+    }
+}
+
+/// Takes one whole multipart message if one is waiting, keeping each frame in libzmq's buffer.
+///
+/// libzmq delivers the frames of a multipart message together, so only the first receive can
+/// find nothing (`EAGAIN`).
+fn receive_message(socket: &zmq::Socket) -> zmq::Result<Vec<Frame>> {
+    let mut frames = Vec::with_capacity(2);
+    let mut flags = zmq::DONTWAIT;
+    loop {
+        let mut message = zmq::Message::new();
+        socket.recv(&mut message, flags)?;
+        let more = message.get_more();
+        frames.push(Frame::from(message));
+        if !more {
+            return Ok(frames);
+        }
+        flags = 0;
     }
 }

@@ -11,6 +11,9 @@ use zeropipe::config::Config;
 use zeropipe::demo::{self, DemoOptions};
 use zeropipe::orchestrator::Pipeline;
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Exit code for a bad pipeline file or bad arguments.
 const EXIT_CONFIG: u8 = 2;
 /// Exit code when the shutdown deadline passed with messages still in flight.

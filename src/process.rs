@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use crate::config::{Decoding, ProcessConfig};
 use crate::domain::{Domain, DomainError, ErrorType, Verdict};
-use crate::event::Event;
+use crate::event::{Event, Frame};
 
 /// Decodes frames into events, as configured by [`ProcessConfig`].
 #[derive(Debug, Clone)]
@@ -27,12 +27,12 @@ impl Process {
         role: &str,
     ) -> Result<&'e [u8], DomainError> {
         event
-            .raw
+            .raw()
             .frames
             .get(index)
-            .map(Vec::as_slice)
+            .map(Frame::as_bytes)
             .ok_or_else(|| {
-                let have = event.raw.frames.len();
+                let have = event.raw().frames.len();
                 let why = format!("{role} frame {index} missing: message has {have} frame(s)");
                 DomainError::new(ErrorType::MissingFrame, why)
             })
@@ -45,7 +45,7 @@ impl Domain for Process {
     }
 
     fn handle(&mut self, event: &mut Event) -> Result<Verdict, DomainError> {
-        let size = event.raw.len_bytes();
+        let size = event.raw().len_bytes();
         if size > self.config.max_message_bytes {
             let limit = self.config.max_message_bytes;
             let why = format!("message is {size} bytes, limit is {limit}");
@@ -56,7 +56,12 @@ impl Domain for Process {
             event.topic = Some(topic.to_owned());
         }
         let body = self.frame(event, self.config.body_frame, "body")?;
-        event.body = decode(body, self.config.decode)?;
+        let decoded = decode(body, self.config.decode)?;
+        if self.config.decode == Decoding::Json {
+            event.set_body_from_json_frame(decoded, self.config.body_frame);
+        } else {
+            event.set_body(decoded);
+        }
         Ok(Verdict::Forward)
     }
 }
@@ -96,7 +101,7 @@ mod tests {
 
     fn event(frames: &[&[u8]]) -> Event {
         Event::new(RawMessage {
-            frames: frames.iter().map(|f| f.to_vec()).collect(),
+            frames: frames.iter().map(|&f| Frame::from(f)).collect(),
             source: SourceId(0),
             received_at: SystemTime::now(),
         })
@@ -121,7 +126,8 @@ mod tests {
         let mut e = event(&[b"rain", br#"{"temp_max": 12.5}"#]);
         assert_eq!(p.handle(&mut e), Ok(Verdict::Forward));
         assert_eq!(e.topic.as_deref(), Some("rain"));
-        assert_eq!(e.body, json!({"temp_max": 12.5}));
+        assert_eq!(e.body(), &json!({"temp_max": 12.5}));
+        assert_eq!(e.body_json_text(), Some(&br#"{"temp_max": 12.5}"#[..]));
     }
 
     #[test]
@@ -148,12 +154,13 @@ mod tests {
         let mut text = process(None, 0, Decoding::Text);
         let mut e = event(&[b"hello"]);
         text.handle(&mut e).unwrap();
-        assert_eq!((e.topic, e.body), (None, json!("hello")));
+        assert_eq!((&e.topic, e.body()), (&None, &json!("hello")));
+        assert_eq!(e.body_json_text(), None);
 
         let mut bytes = process(None, 0, Decoding::Bytes);
         let mut e = event(&[b"\x00\xff"]);
         bytes.handle(&mut e).unwrap();
-        assert_eq!(e.body, json!("AP8="));
+        assert_eq!(e.body(), &json!("AP8="));
     }
 
     proptest! {

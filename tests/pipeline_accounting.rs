@@ -123,7 +123,7 @@ impl Domain for Screen {
     }
 
     fn handle(&mut self, event: &mut Event) -> Result<Verdict, DomainError> {
-        let seq = event.body["seq"].as_u64().unwrap_or_default();
+        let seq = event.body()["seq"].as_u64().unwrap_or_default();
         if seq.is_multiple_of(10) {
             return Err(DomainError::new(
                 ErrorType::TransformFailed,

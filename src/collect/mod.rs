@@ -197,11 +197,10 @@ mod tests {
             source: SourceId(0),
             received_at: SystemTime::now(),
         };
-        Event {
-            raw,
-            topic: Some(topic.into()),
-            body,
-        }
+        let mut event = Event::new(raw);
+        event.topic = Some(topic.into());
+        event.set_body(body);
+        event
     }
 
     fn metric(label: Option<LabelSource>, max_labels: usize) -> MetricConfig {

@@ -2,12 +2,10 @@
 
 use std::time::SystemTime;
 
-use base64::Engine as _;
 use base64::display::Base64Display;
 use serde::{Serialize, Serializer};
-use serde_json::Value;
 
-use crate::event::{Event, SourceNames};
+use crate::event::{Event, Frame, SourceNames};
 use crate::orchestrator::Failure;
 
 /// A wall-clock time serialized as RFC 3339 with microseconds, in UTC.
@@ -19,8 +17,8 @@ impl Serialize for Rfc3339 {
     }
 }
 
-/// Frames serialized as a list of base64 strings, without building the strings first.
-struct Frames<'a>(&'a [Vec<u8>]);
+/// Frames serialized as a list of base64 strings.
+struct Frames<'a>(&'a [Frame]);
 
 impl Serialize for Frames<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
@@ -28,17 +26,9 @@ impl Serialize for Frames<'_> {
         s.collect_seq(
             self.0
                 .iter()
-                .map(|f| Base64Display::new(f, engine).to_string()),
+                .map(|f| Base64Display::new(f.as_bytes(), engine).to_string()),
         )
     }
-}
-
-#[derive(Serialize)]
-struct EventLine<'a> {
-    received_at: Rfc3339,
-    source: &'a str,
-    topic: Option<&'a str>,
-    data: &'a Value,
 }
 
 #[derive(Serialize)]
@@ -53,20 +43,53 @@ struct DeadLetterLine<'a> {
     frames: Frames<'a>,
 }
 
-/// Appends `event` to `buf` as one JSON line: receive time, source, topic and decoded data.
-pub fn event_line(buf: &mut Vec<u8>, event: &Event, sources: &SourceNames) {
-    let line = EventLine {
-        received_at: Rfc3339(event.raw.received_at),
-        source: sources.name(event.raw.source),
-        topic: event.topic.as_deref(),
-        data: &event.body,
-    };
-    write_line(buf, &line);
+/// Encodes events as JSON lines: `{"received_at", "source", "topic", "data"}`.
+///
+/// The body is copied as it was received when it is unchanged JSON on one line, and encoded
+/// from its value otherwise. The receive time, shared by a whole received batch, is formatted
+/// once per batch.
+#[derive(Debug)]
+pub struct EventEncoder {
+    sources: SourceNames,
+    stamped: Option<SystemTime>,
+    stamp: String,
+}
+
+impl EventEncoder {
+    /// An encoder naming sources from `sources`.
+    pub fn new(sources: SourceNames) -> Self {
+        Self {
+            sources,
+            stamped: None,
+            stamp: String::new(),
+        }
+    }
+
+    /// Appends `event` to `buf` as one line.
+    pub fn encode(&mut self, buf: &mut Vec<u8>, event: &Event) {
+        let raw = event.raw();
+        if self.stamped != Some(raw.received_at) {
+            self.stamp = humantime::format_rfc3339_micros(raw.received_at).to_string();
+            self.stamped = Some(raw.received_at);
+        }
+        buf.extend_from_slice(b"{\"received_at\":\"");
+        buf.extend_from_slice(self.stamp.as_bytes());
+        buf.extend_from_slice(b"\",\"source\":");
+        write_json(buf, self.sources.name(raw.source));
+        buf.extend_from_slice(b",\"topic\":");
+        write_json(buf, &event.topic);
+        buf.extend_from_slice(b",\"data\":");
+        match event.body_json_text() {
+            Some(text) => buf.extend_from_slice(text),
+            None => write_json(buf, event.body()),
+        }
+        buf.extend_from_slice(b"}\n");
+    }
 }
 
 /// Appends `failure` to `buf` as one dead-letter JSON line with the original frames in base64.
 pub fn dead_letter_line(buf: &mut Vec<u8>, failure: &Failure, sources: &SourceNames) {
-    let raw = &failure.event.raw;
+    let raw = failure.event.raw();
     let line = DeadLetterLine {
         failed_at: Rfc3339(failure.failed_at),
         received_at: Rfc3339(raw.received_at),
@@ -81,16 +104,65 @@ pub fn dead_letter_line(buf: &mut Vec<u8>, failure: &Failure, sources: &SourceNa
 }
 
 fn write_line(buf: &mut Vec<u8>, line: &impl Serialize) {
-    // Serializing plain structs and `Value`s into memory cannot fail.
-    serde_json::to_writer(&mut *buf, line).expect("in-memory JSON serialization");
+    write_json(buf, line);
     buf.push(b'\n');
 }
 
-/// Decodes one base64 frame of a dead-letter line; the inverse of what this module writes.
-///
-/// # Errors
-///
-/// When `text` is not standard base64.
-pub fn decode_frame(text: &str) -> Result<Vec<u8>, base64::DecodeError> {
-    base64::engine::general_purpose::STANDARD.decode(text)
+fn write_json(buf: &mut Vec<u8>, value: &(impl Serialize + ?Sized)) {
+    // Strings, plain structs and `Value`s always serialize into memory.
+    serde_json::to_writer(&mut *buf, value).expect("in-memory JSON serialization");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::{RawMessage, SourceId};
+    use serde_json::json;
+
+    fn event(body: &[u8]) -> Event {
+        let raw = RawMessage {
+            frames: vec![Frame::from(&b"t"[..]), Frame::from(body)],
+            source: SourceId(0),
+            received_at: SystemTime::UNIX_EPOCH,
+        };
+        let mut event = Event::new(raw);
+        event.topic = Some("t".into());
+        let value = serde_json::from_slice(body).unwrap();
+        event.set_body_from_json_frame(value, 1);
+        event
+    }
+
+    fn line(event: &Event) -> String {
+        let mut encoder = EventEncoder::new(SourceNames::new(vec!["in".into()]));
+        let mut buf = Vec::new();
+        encoder.encode(&mut buf, event);
+        String::from_utf8(buf).unwrap()
+    }
+
+    #[test]
+    fn unchanged_one_line_json_is_copied_as_received() {
+        let got = line(&event(br#"{"a": 1.50,  "b": [1, 2]}"#));
+        let want = concat!(
+            r#"{"received_at":"1970-01-01T00:00:00.000000Z","source":"in","topic":"t","#,
+            r#""data":{"a": 1.50,  "b": [1, 2]}}"#,
+            "\n"
+        );
+        assert_eq!(got, want);
+    }
+
+    #[test]
+    fn multi_line_json_is_encoded_on_one_line() {
+        let got = line(&event(b"{\n  \"a\": 1\n}\r\n"));
+        assert!(got.ends_with("\"data\":{\"a\":1}}\n"), "{got}");
+        assert_eq!(got.matches('\n').count(), 1);
+    }
+
+    #[test]
+    fn a_changed_body_is_encoded_from_its_value() {
+        let mut e = event(br#"{"a": 1}"#);
+        e.body_mut()["b"] = json!("x\ny");
+        let parsed: serde_json::Value = serde_json::from_str(&line(&e)).unwrap();
+        assert_eq!(parsed["data"], json!({"a": 1, "b": "x\ny"}));
+        assert_eq!(line(&e).matches('\n').count(), 1);
+    }
 }

@@ -10,12 +10,13 @@ pub use sink::{Sink, SinkOpenError, open_append};
 
 use crate::domain::{Domain, DomainError, ErrorType, Flush, Verdict};
 use crate::event::{Event, SourceNames};
+use encode::EventEncoder;
 
 /// Writes events to one or more sinks; a message completes once every sink has it.
 #[derive(Debug)]
 pub struct Export {
     sinks: Vec<Sink>,
-    sources: SourceNames,
+    encoder: EventEncoder,
     buffer: Vec<u8>,
 }
 
@@ -24,7 +25,7 @@ impl Export {
     pub fn new(sinks: Vec<Sink>, sources: SourceNames) -> Self {
         Self {
             sinks,
-            sources,
+            encoder: EventEncoder::new(sources),
             buffer: Vec::with_capacity(64 * 1024),
         }
     }
@@ -36,7 +37,7 @@ impl Domain for Export {
     }
 
     fn handle(&mut self, event: &mut Event) -> Result<Verdict, DomainError> {
-        encode::event_line(&mut self.buffer, event, &self.sources);
+        self.encoder.encode(&mut self.buffer, event);
         Ok(Verdict::Forward)
     }
 

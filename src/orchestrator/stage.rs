@@ -76,17 +76,21 @@ async fn run<D: Domain>(mut domain: D, mut io: StageIo) {
         let mut failures = Vec::new();
         let mut filtered = 0;
 
-        // Per message: decide, time, and note locally; published once per batch.
+        // Per message: decide, time, and note locally; published once per batch. One clock
+        // read per message: each one ends this message's time and starts the next one's.
+        let mut started = Instant::now();
         for mut event in batch {
-            let started = Instant::now();
             let verdict = domain.handle(&mut event);
+            let ended = Instant::now();
+            let took = ended - started;
+            started = ended;
             match verdict {
                 Ok(Verdict::Forward) => {
-                    handle.success(started.elapsed());
+                    handle.success(took);
                     forward.push(event);
                 }
                 Ok(Verdict::Filter) => {
-                    handle.success(started.elapsed());
+                    handle.success(took);
                     filtered += 1;
                 }
                 Err(error) => {
@@ -169,7 +173,7 @@ async fn pass_on(io: &mut StageIo, name: &Arc<str>, forward: Vec<Event>) {
             let now = SystemTime::now();
             for event in &forward {
                 latency.success(
-                    now.duration_since(event.raw.received_at)
+                    now.duration_since(event.raw().received_at)
                         .unwrap_or_default(),
                 );
             }
