@@ -87,12 +87,15 @@ impl IngestSocket {
         for endpoint in &config.bind {
             socket.bind(endpoint).map_err(fail("bind", endpoint))?;
             let last = socket.get_last_endpoint().ok().and_then(Result::ok);
-            bound.push(last.unwrap_or_else(|| endpoint.clone()));
+            let actual = last.unwrap_or_else(|| endpoint.clone());
+            tracing::info!(socket = %config.name, endpoint = %actual, "bound");
+            bound.push(actual);
         }
         for endpoint in &config.connect {
             socket
                 .connect(endpoint)
                 .map_err(fail("connect", endpoint))?;
+            tracing::info!(socket = %config.name, %endpoint, "connecting");
         }
         if config.kind == SocketKind::Sub {
             for prefix in &config.subscribe {
@@ -152,6 +155,7 @@ impl IngestSocket {
 fn set_options(socket: &zmq::Socket, config: &SocketConfig) -> zmq::Result<()> {
     // Linger 0: closing must never wait for an unreachable peer.
     socket.set_linger(0)?;
+    socket.set_ipv6(config.ipv6)?;
     socket.set_rcvhwm(config.receive_hwm)?;
     socket.set_reconnect_ivl(config.reconnect_interval_ms)?;
     socket.set_reconnect_ivl_max(config.reconnect_interval_max_ms)?;

@@ -16,7 +16,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// Exit code for a bad pipeline file or bad arguments.
 const EXIT_CONFIG: u8 = 2;
-/// Exit code when the shutdown deadline passed with messages still in flight.
+/// Exit code when the drain left messages in flight or lost dead-letter entries.
 const EXIT_UNCLEAN: u8 = 3;
 
 /// zeropipe: receive from ZeroMQ sockets, decode, derive metrics, export, and account for
@@ -35,12 +35,13 @@ struct Cli {
 }
 
 const EXIT_CODES: &str = "Exit codes: 0 success, 1 runtime failure, 2 bad configuration or \
-arguments, 3 shutdown deadline passed with messages in flight.";
+arguments, 3 the drain was not clean: messages were left in flight when the shutdown was forced, \
+or failed messages could not be written to the dead-letter file.";
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Run the pipeline in FILE until SIGINT or SIGTERM, then drain it. A second signal, or
-    /// the shutdown deadline, forces the stop.
+    /// Run the pipeline in FILE until SIGINT, SIGTERM or SIGHUP, then drain it. A second
+    /// signal, or the shutdown deadline, forces the stop.
     Run {
         /// The pipeline file (TOML).
         #[arg(short, long, value_name = "FILE")]
@@ -85,14 +86,14 @@ fn main() -> ExitCode {
             Err(e) => config_error(&e),
         },
         Command::Run { config } => match Config::load(&config) {
-            Ok(config) => runtime().block_on(run(config)),
+            Ok(config) => block_on(run(config)),
             Err(e) => config_error(&e),
         },
         Command::Demo {
             output,
             admin,
             rate,
-        } => runtime().block_on(run_demo(DemoOptions {
+        } => block_on(run_demo(DemoOptions {
             output,
             admin: Some(admin),
             rate,
@@ -105,12 +106,18 @@ fn config_error(error: &zeropipe::config::ConfigError) -> ExitCode {
     ExitCode::from(EXIT_CONFIG)
 }
 
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
+/// Runs `main` on a multi-threaded runtime. Once it has returned, a blocking operation that is
+/// still stuck (a write to a stdout nobody reads, an open of a FIFO nobody opens) gets a moment
+/// and is then abandoned, so that the process can exit.
+fn block_on(main: impl std::future::Future<Output = ExitCode>) -> ExitCode {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("zp-worker")
         .build()
-        .expect("the operating system refused to start the runtime's threads")
+        .expect("the operating system refused to start the runtime's threads");
+    let code = runtime.block_on(main);
+    runtime.shutdown_timeout(std::time::Duration::from_millis(500));
+    code
 }
 
 async fn run(config: Config) -> ExitCode {
@@ -118,14 +125,23 @@ async fn run(config: Config) -> ExitCode {
     let mut signals = match Signals::watch() {
         Ok(signals) => signals,
         Err(e) => {
-            eprintln!("error: cannot watch SIGINT and SIGTERM: {e}");
+            eprintln!("error: cannot watch for signals: {e}");
             return ExitCode::FAILURE;
         }
     };
-    let running = match Pipeline::new(config).start().await {
+    let started = tokio::select! {
+        biased;
+        // A signal while sockets and sinks are still being opened: give up at once.
+        signal = signals.next() => {
+            eprintln!("error: {signal} while starting; stopped before the pipeline ran");
+            return ExitCode::FAILURE;
+        }
+        // The normal case.
+        started = Pipeline::new(config).start() => started,
+    };
+    let running = match started {
         Ok(running) => running,
         Err(e) => {
-            tracing::error!(error = %e, "pipeline did not start");
             eprintln!("error: {e}");
             return ExitCode::FAILURE;
         }
@@ -173,19 +189,22 @@ async fn run_demo(options: DemoOptions) -> ExitCode {
     }
 }
 
-/// SIGINT and SIGTERM, registered together.
+/// SIGINT, SIGTERM and SIGHUP, registered together; each asks for a graceful shutdown.
 struct Signals {
     interrupt: Signal,
     terminate: Signal,
+    hangup: Signal,
 }
 
 impl Signals {
     fn watch() -> std::io::Result<Self> {
         let interrupt = signal(SignalKind::interrupt())?;
         let terminate = signal(SignalKind::terminate())?;
+        let hangup = signal(SignalKind::hangup())?;
         Ok(Self {
             interrupt,
             terminate,
+            hangup,
         })
     }
 
@@ -195,6 +214,7 @@ impl Signals {
             biased;
             _ = self.interrupt.recv() => "SIGINT",
             _ = self.terminate.recv() => "SIGTERM",
+            _ = self.hangup.recv() => "SIGHUP",
         }
     }
 }

@@ -160,3 +160,25 @@ async fn ready_turns_unavailable_while_draining() {
     assert_eq!(status, (503, "draining\n".to_owned()));
     assert!(shutdown.await.unwrap().is_clean());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_half_sent_request_does_not_hold_up_shutdown() {
+    use tokio::io::AsyncWriteExt as _;
+
+    let dir = tempfile::tempdir().unwrap();
+    let config = pull_pipeline(dir.path(), "[admin]\naddress = \"127.0.0.1:0\"\n");
+    let running = Pipeline::new(config).start().await.unwrap();
+    let address = running.admin_address().unwrap();
+    let mut client = tokio::net::TcpStream::connect(address).await.unwrap();
+    client
+        .write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap();
+
+    // The request never ends; the server gives up on it instead of waiting forever.
+    let report = tokio::time::timeout(Duration::from_secs(10), running.shutdown())
+        .await
+        .expect("shutdown does not wait for the client");
+    assert!(report.is_clean());
+    drop(client);
+}

@@ -169,3 +169,74 @@ fn sigterm_drains_and_exits_0() {
     assert!(err.contains("SIGTERM"), "{err}");
     assert!(err.contains("messages: received 0, completed 0"), "{err}");
 }
+
+/// Whether process `pid` has a handler installed for SIGTERM (bit 15 of `SigCgt`).
+fn catches_sigterm(pid: u32) -> bool {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let mask = status.lines().find_map(|l| l.strip_prefix("SigCgt:"));
+    let mask = mask
+        .and_then(|m| u64::from_str_radix(m.trim(), 16).ok())
+        .unwrap_or(0);
+    mask & (1 << (15 - 1)) != 0
+}
+
+#[test]
+fn a_signal_while_a_sink_blocks_on_open_stops_the_process() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("sink.fifo");
+    assert!(
+        Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let file = write(
+        dir.path(),
+        "p.toml",
+        &format!(
+            "[[ingest.sockets]]\ntype = \"pull\"\nbind = [\"tcp://127.0.0.1:*\"]\n\
+             [export]\ndead_letter = \"dl.jsonl\"\n\
+             [[export.sinks]]\ntype = \"file\"\npath = \"{}\"\n[admin]\nenabled = false\n",
+            fifo.display()
+        ),
+    );
+    // Opening a FIFO that nobody reads blocks; the process must still answer a signal.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_zeropipe"))
+        .args(["run", "-c", file.to_str().unwrap()])
+        .current_dir(dir.path())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while !catches_sigterm(child.id()) {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "no SIGTERM handler"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let pid = child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if started.elapsed() > Duration::from_secs(20) {
+            let _ = child.kill();
+            panic!("zeropipe ignored SIGTERM while starting");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+    assert_eq!(status.code(), Some(1), "{err}");
+    assert!(err.contains("SIGTERM while starting"), "{err}");
+}

@@ -20,6 +20,9 @@ use tokio_util::sync::CancellationToken;
 use crate::collect::DerivedMetrics;
 use crate::monitor::Monitor;
 
+/// How long a stopping server waits for requests in progress.
+pub const STOP_GRACE: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// Where the pipeline is in its lifecycle, as `/ready` reports it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u8)]
@@ -125,13 +128,18 @@ impl AdminServer {
         self.address
     }
 
-    /// Stops accepting requests and waits for the server to finish.
-    pub async fn stop(self) {
+    /// Stops accepting requests and lets open requests finish for a moment; connections still
+    /// open after [`STOP_GRACE`] (a client that never completes its request, say) are dropped.
+    pub async fn stop(mut self) {
         self.stop.cancel();
-        match self.task.await {
-            Ok(Err(e)) => tracing::warn!(error = %e, "admin server ended with an error"),
-            Err(e) => tracing::warn!(error = %e, "admin server task failed"),
-            Ok(Ok(())) => {}
+        match tokio::time::timeout(STOP_GRACE, &mut self.task).await {
+            Ok(Ok(Err(e))) => tracing::warn!(error = %e, "admin server ended with an error"),
+            Ok(Err(e)) => tracing::warn!(error = %e, "admin server task failed"),
+            Ok(Ok(Ok(()))) => {}
+            Err(_) => {
+                tracing::debug!("admin connections still open; closing them");
+                self.task.abort();
+            }
         }
     }
 }

@@ -1,13 +1,15 @@
 //! The pipeline file: TOML, read into typed settings with every problem reported at once.
 
+mod endpoint;
 mod reader;
 mod sections;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+pub use endpoint::check_endpoint;
 pub use reader::Problem;
-pub use sections::{TOPIC_LABEL, check_endpoint};
+pub use sections::TOPIC_LABEL;
 
 use crate::event::FieldPath;
 
@@ -76,6 +78,9 @@ pub struct SocketConfig {
     pub heartbeat_timeout_ms: i32,
     /// TCP keepalive: `None` leaves the OS default.
     pub tcp_keepalive: Option<bool>,
+    /// Whether the socket may use IPv6 (ZMQ_IPV6); by default true when an endpoint has a
+    /// bracketed IPv6 host such as `tcp://[::1]:5556`, false otherwise.
+    pub ipv6: bool,
 }
 
 /// How the body frame is decoded.

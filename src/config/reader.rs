@@ -34,15 +34,21 @@ impl Problems {
         });
     }
 
-    /// Whether any problem was recorded at `prefix` or below it.
+    /// Whether any problem was recorded at the key `prefix` or below it (`prefix.x`,
+    /// `prefix[0]`); a sibling key that merely starts with the same text does not count.
     pub fn has_under(&self, prefix: &str) -> bool {
-        self.0.borrow().iter().any(|p| p.key.starts_with(prefix))
+        self.0.borrow().iter().any(|p| is_under(&p.key, prefix))
     }
 
     /// Takes the list out.
     pub fn into_vec(self) -> Vec<Problem> {
         self.0.into_inner()
     }
+}
+
+fn is_under(key: &str, prefix: &str) -> bool {
+    key.strip_prefix(prefix)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with(['.', '[']))
 }
 
 /// One table of the configuration, with the keys read from it remembered so that unknown keys
@@ -83,6 +89,28 @@ impl<'a> Section<'a> {
         self.problems.add(self.key(key), message);
     }
 
+    /// Records a problem at item `index` of the list at `key`.
+    pub fn item_problem(&self, key: &str, index: usize, message: impl Into<String>) {
+        self.problem(&format!("{key}[{index}]"), message);
+    }
+
+    /// Whether a problem was recorded at `key` of this table or below it.
+    pub fn has_problem(&self, key: &str) -> bool {
+        self.problems.has_under(&self.key(key))
+    }
+
+    /// Whether the table holds `key` at all, whatever its type; does not count as reading it.
+    pub fn contains(&self, key: &str) -> bool {
+        self.table.contains_key(key)
+    }
+
+    /// Reports `key` as required when it is absent.
+    pub fn require(&self, key: &str) {
+        if !self.contains(key) {
+            self.problem(key, "is required");
+        }
+    }
+
     fn get(&self, key: &'a str) -> Option<&'a Value> {
         self.seen.borrow_mut().push(key);
         self.table.get(key)
@@ -107,12 +135,20 @@ impl<'a> Section<'a> {
         self.typed(key, "a string", |v| v.as_str().map(str::to_owned))
     }
 
-    /// A string that must be present.
-    pub fn required_string(&self, key: &'a str) -> Option<String> {
-        if !self.table.contains_key(key) {
-            self.problem(key, "is required");
+    /// An optional string that, when given, must not be empty.
+    pub fn non_empty_string(&self, key: &'a str) -> Option<String> {
+        let text = self.string(key)?;
+        if text.is_empty() {
+            self.problem(key, "must not be empty");
+            return None;
         }
-        self.string(key)
+        Some(text)
+    }
+
+    /// A string that must be present and not empty.
+    pub fn required_string(&self, key: &'a str) -> Option<String> {
+        self.require(key);
+        self.non_empty_string(key)
     }
 
     /// An optional boolean.
@@ -130,15 +166,17 @@ impl<'a> Section<'a> {
         Some(n)
     }
 
-    /// An optional list of strings.
-    pub fn strings(&self, key: &'a str) -> Option<Vec<String>> {
+    /// An optional list of strings, each with its position in the TOML array so that a problem
+    /// found later names the right item; items that are not strings are reported and left out.
+    pub fn strings(&self, key: &'a str) -> Option<Vec<(usize, String)>> {
         let list = self.typed(key, "a list of strings", Value::as_array)?;
         let mut out = Vec::with_capacity(list.len());
         for (i, item) in list.iter().enumerate() {
             match item.as_str() {
-                Some(s) => out.push(s.to_owned()),
-                None => self.problem(
-                    &format!("{key}[{i}]"),
+                Some(s) => out.push((i, s.to_owned())),
+                None => self.item_problem(
+                    key,
+                    i,
                     format!("expected a string, found {}", item.type_str()),
                 ),
             }

@@ -2,8 +2,9 @@
 
 use std::collections::HashSet;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Component, Path, PathBuf};
 
+use super::endpoint::{check_endpoint, has_ipv6_host};
 use super::reader::{Problem, Problems, Section};
 use super::{
     AdminConfig, Config, Decoding, ExportConfig, LabelSource, MetricConfig, MonitorConfig,
@@ -19,6 +20,9 @@ const I32_MAX: i64 = i32::MAX as i64;
 pub(super) fn read(table: &toml::Table) -> Result<Config, Vec<Problem>> {
     let problems = Problems::default();
     let root = Section::root(table, &problems);
+
+    // A section given with the wrong type is reported once, as a type problem, and not again as
+    // missing.
     let sockets = root.table("ingest").map(|s| ingest(&s)).unwrap_or_default();
     if sockets.is_empty() && !problems.has_under("ingest") {
         problems.add("ingest.sockets", "at least one socket is required");
@@ -28,7 +32,11 @@ pub(super) fn read(table: &toml::Table) -> Result<Config, Vec<Problem>> {
         .table("collect")
         .map(|s| collect(&s))
         .unwrap_or_default();
-    let export = export(root.table("export"), &problems);
+    let export = root.table("export").map(|s| export(&s));
+    if !root.contains("export") {
+        let why = "an [export] section with at least one sink is required";
+        root.problem("export", why);
+    }
     let admin = with_default(root.table("admin"), admin);
     let monitor = with_default(root.table("monitor"), monitor);
     let pipeline = with_default(root.table("pipeline"), pipeline);
@@ -79,98 +87,93 @@ fn ingest(section: &Section<'_>) -> Vec<SocketConfig> {
     sockets
 }
 
+/// Reads one socket; every key is read whatever the others hold, so that one bad value is not
+/// followed by a false "unknown key".
 fn socket(s: &Section<'_>, index: usize) -> Option<SocketConfig> {
-    let name = s.string("name").unwrap_or_else(|| format!("socket{index}"));
-    let kind = match s.required_string("type").as_deref() {
-        Some("sub") => Some(SocketKind::Sub),
-        Some("pull") => Some(SocketKind::Pull),
-        Some(other) => {
-            s.problem(
-                "type",
-                format!("must be \"sub\" or \"pull\", found {other:?}"),
-            );
-            None
-        }
-        None => None,
-    };
+    let name = s
+        .non_empty_string("name")
+        .unwrap_or_else(|| format!("socket{index}"));
+    let kind = socket_kind(s);
     let bind = endpoints(s, "bind");
     let connect = endpoints(s, "connect");
-    if bind.is_empty() && connect.is_empty() {
-        s.problem(
-            "bind",
-            "a socket needs at least one endpoint in bind or connect",
-        );
-    }
-    let subscribe = s.strings("subscribe");
-    if subscribe.is_some() && kind == Some(SocketKind::Pull) {
-        s.problem("subscribe", "only a sub socket subscribes to topics");
-    }
+    require_endpoint(s, &bind, &connect);
+    let subscribe = subscriptions(s, kind);
+    let ipv6 = s
+        .bool("ipv6")
+        .unwrap_or_else(|| bind.iter().chain(&connect).any(|e| has_ipv6_host(e)));
+
+    // Every option is read before a bad type drops the socket, so that each is still checked.
     let ms = |key, min, default| s.integer(key, min, I32_MAX).unwrap_or(default) as i32;
-    let receive_hwm = ms("receive_hwm", 0, 1000);
-    let reconnect_interval_ms = ms("reconnect_interval_ms", 1, 100);
-    let reconnect_interval_max_ms = ms("reconnect_interval_max_ms", 0, 0);
-    let heartbeat_interval_ms = ms("heartbeat_interval_ms", 0, 0);
-    let heartbeat_timeout_ms = ms("heartbeat_timeout_ms", 0, 0);
-    let max_message_bytes = s.integer("max_message_bytes", 1, i64::MAX);
-    let tcp_keepalive = s.bool("tcp_keepalive");
-    Some(SocketConfig {
+    let socket = SocketConfig {
         name,
-        kind: kind?,
+        kind: kind.unwrap_or(SocketKind::Pull),
         bind,
         connect,
-        subscribe: subscribe.unwrap_or_else(|| vec![String::new()]),
-        receive_hwm,
-        max_message_bytes,
-        reconnect_interval_ms,
-        reconnect_interval_max_ms,
-        heartbeat_interval_ms,
-        heartbeat_timeout_ms,
-        tcp_keepalive,
-    })
+        subscribe,
+        receive_hwm: ms("receive_hwm", 0, 1000),
+        max_message_bytes: s.integer("max_message_bytes", 1, i64::MAX),
+        reconnect_interval_ms: ms("reconnect_interval_ms", 1, 100),
+        reconnect_interval_max_ms: ms("reconnect_interval_max_ms", 0, 0),
+        heartbeat_interval_ms: ms("heartbeat_interval_ms", 0, 0),
+        heartbeat_timeout_ms: ms("heartbeat_timeout_ms", 0, 0),
+        tcp_keepalive: s.bool("tcp_keepalive"),
+        ipv6,
+    };
+    kind.is_some().then_some(socket)
+}
+
+/// Reports a socket without endpoints, unless its endpoint lists were already reported.
+fn require_endpoint(s: &Section<'_>, bind: &[String], connect: &[String]) {
+    let reported = s.has_problem("bind") || s.has_problem("connect");
+    if bind.is_empty() && connect.is_empty() && !reported {
+        let why = "a socket needs at least one endpoint in bind or connect";
+        s.problem("bind", why);
+    }
+}
+
+fn socket_kind(s: &Section<'_>) -> Option<SocketKind> {
+    match s.required_string("type")?.as_str() {
+        "sub" => Some(SocketKind::Sub),
+        "pull" => Some(SocketKind::Pull),
+        other => {
+            let why = format!("must be \"sub\" or \"pull\", found {other:?}");
+            s.problem("type", why);
+            None
+        }
+    }
+}
+
+/// The topic prefixes; absent means every topic.
+fn subscriptions(s: &Section<'_>, kind: Option<SocketKind>) -> Vec<String> {
+    let Some(list) = s.strings("subscribe") else {
+        return vec![String::new()];
+    };
+    match kind {
+        Some(SocketKind::Pull) => s.problem("subscribe", "only a sub socket subscribes to topics"),
+        Some(SocketKind::Sub) if list.is_empty() && !s.has_problem("subscribe") => {
+            let why = "an empty list subscribes to no topic, so the socket would receive nothing; \
+                       use [\"\"] to receive every topic";
+            s.problem("subscribe", why);
+        }
+        _ => {}
+    }
+    list.into_iter().map(|(_, prefix)| prefix).collect()
 }
 
 fn endpoints(s: &Section<'_>, key: &'static str) -> Vec<String> {
     let list = s.strings(key).unwrap_or_default();
-    for (i, endpoint) in list.iter().enumerate() {
+    for (i, endpoint) in &list {
         if let Err(why) = check_endpoint(endpoint) {
-            s.problem(&format!("{key}[{i}]"), why);
+            s.item_problem(key, *i, why);
         }
     }
-    list
-}
-
-/// Checks the shape of a ZeroMQ endpoint; libzmq has the last word when it binds or connects.
-pub fn check_endpoint(endpoint: &str) -> Result<(), String> {
-    let Some((transport, address)) = endpoint.split_once("://") else {
-        return Err(format!(
-            "{endpoint:?} is not an endpoint like tcp://127.0.0.1:5556"
-        ));
-    };
-    if address.is_empty() {
-        return Err(format!("{endpoint:?} has no address"));
-    }
-    match transport {
-        "tcp" | "ws" => {
-            let port = address
-                .rsplit_once(':')
-                .map(|(_, p)| p.split('/').next().unwrap_or(p));
-            match port {
-                Some("*") => Ok(()),
-                Some(p) if p.parse::<u16>().is_ok() => Ok(()),
-                _ => Err(format!(
-                    "{endpoint:?} needs a port, such as tcp://127.0.0.1:5556"
-                )),
-            }
-        }
-        "ipc" | "inproc" | "pgm" | "epgm" | "udp" | "vmci" => Ok(()),
-        other => Err(format!("unknown transport {other:?} in {endpoint:?}")),
-    }
+    list.into_iter().map(|(_, endpoint)| endpoint).collect()
 }
 
 fn process(s: &Section<'_>) -> ProcessConfig {
     let frames = s
         .strings("frames")
-        .unwrap_or_else(|| vec!["topic".into(), "body".into()]);
+        .unwrap_or_else(|| vec![(0, "topic".into()), (1, "body".into())]);
     let (topic_frame, body_frame) = frame_roles(s, &frames);
     let decode = match s.string("decode").as_deref() {
         None | Some("json") => Decoding::Json,
@@ -195,25 +198,23 @@ fn process(s: &Section<'_>) -> ProcessConfig {
     }
 }
 
-fn frame_roles(s: &Section<'_>, frames: &[String]) -> (Option<usize>, usize) {
+/// The positions of the topic and body frames; `frames` holds each role with its position.
+fn frame_roles(s: &Section<'_>, frames: &[(usize, String)]) -> (Option<usize>, usize) {
     let mut topic = None;
     let mut body = None;
-    for (i, role) in frames.iter().enumerate() {
+    for &(i, ref role) in frames {
         let slot = match role.as_str() {
             "topic" => &mut topic,
             "body" => &mut body,
             "_" => continue,
             other => {
                 let why = format!("unknown frame role {other:?}; use \"topic\", \"body\" or \"_\"");
-                s.problem(&format!("frames[{i}]"), why);
+                s.item_problem("frames", i, why);
                 continue;
             }
         };
         if slot.replace(i).is_some() {
-            s.problem(
-                &format!("frames[{i}]"),
-                format!("{role:?} appears more than once"),
-            );
+            s.item_problem("frames", i, format!("{role:?} appears more than once"));
         }
     }
     if body.is_none() {
@@ -258,70 +259,137 @@ fn label(s: &Section<'_>, text: &str) -> Option<LabelSource> {
     field_path(s, "label", text).map(LabelSource::Field)
 }
 
-fn export(section: Option<Section<'_>>, problems: &Problems) -> Option<ExportConfig> {
-    let Some(section) = section else {
-        problems.add(
-            "export",
-            "an [export] section with at least one sink is required",
-        );
-        return None;
-    };
-    let sinks = sinks(&section);
+fn export(section: &Section<'_>) -> ExportConfig {
+    let sinks = sinks(section);
     let dead_letter = section.required_string("dead_letter").map(PathBuf::from);
-    if let Some(dl) = &dead_letter {
-        let clash = sinks
-            .iter()
-            .any(|s| matches!(s, SinkConfig::File { path, .. } if path == dl));
-        if clash {
-            section.problem("dead_letter", "must not be the same file as a sink");
-        }
+    if let Some(sink) = dead_letter
+        .as_deref()
+        .and_then(|dl| file_sink_at(&sinks, dl))
+    {
+        let why = format!("must not be the same file as sink {sink:?}");
+        section.problem("dead_letter", why);
     }
     section.finish();
-    Some(ExportConfig {
+    ExportConfig {
         sinks,
         dead_letter: dead_letter.unwrap_or_default(),
+    }
+}
+
+/// The name of the file sink that writes `path`, however either path is spelled.
+fn file_sink_at<'s>(sinks: &'s [SinkConfig], path: &Path) -> Option<&'s str> {
+    let target = lexical(path);
+    sinks.iter().find_map(|sink| match sink {
+        SinkConfig::File { name, path } if lexical(path) == target => Some(name.as_str()),
+        _ => None,
     })
 }
 
 fn sinks(section: &Section<'_>) -> Vec<SinkConfig> {
     let tables = section.tables("sinks");
-    if tables.is_empty() {
+    if tables.is_empty() && !section.has_problem("sinks") {
         section.problem("sinks", "at least one sink is required");
     }
-    let mut names = HashSet::new();
-    let mut paths = HashSet::new();
+    let mut taken = Taken::default();
     let mut out = Vec::new();
     for s in tables {
-        let kind = s.required_string("type");
-        let name = s
-            .string("name")
-            .or_else(|| kind.clone())
-            .unwrap_or_default();
-        if !name.is_empty() && !names.insert(name.clone()) {
-            s.problem(
-                "name",
-                format!("duplicate sink name {name:?}; give each sink a name"),
-            );
-        }
-        match kind.as_deref() {
-            Some("file") => {
-                if let Some(path) = s.required_string("path").map(PathBuf::from) {
-                    if !paths.insert(path.clone()) {
-                        s.problem("path", "two sinks write the same file");
-                    }
-                    out.push(SinkConfig::File { name, path });
-                }
-            }
-            Some("stdout") => out.push(SinkConfig::Stdout { name }),
-            Some(other) => s.problem(
-                "type",
-                format!("must be \"file\" or \"stdout\", found {other:?}"),
-            ),
-            None => {}
-        }
+        out.extend(sink(&s, &mut taken));
         s.finish();
     }
     out
+}
+
+/// Reads one sink; every key is read whatever the type holds, so that a bad type is not
+/// followed by a false "unknown key".
+fn sink(s: &Section<'_>, taken: &mut Taken) -> Option<SinkConfig> {
+    let kind = s.required_string("type");
+    let name = sink_name(s, kind.as_deref());
+    taken.name(s, &name);
+    let path = s.non_empty_string("path").map(PathBuf::from);
+    match kind.as_deref()? {
+        "file" => file_sink(s, name, path, taken),
+        "stdout" => {
+            if path.is_some() {
+                s.problem("path", "only a file sink has a path");
+            }
+            Some(SinkConfig::Stdout { name })
+        }
+        other => {
+            let why = format!("must be \"file\" or \"stdout\", found {other:?}");
+            s.problem("type", why);
+            None
+        }
+    }
+}
+
+/// The sink's name, by default its type.
+fn sink_name(s: &Section<'_>, kind: Option<&str>) -> String {
+    match s.non_empty_string("name") {
+        Some(name) => name,
+        // Already reported; left empty so that it takes no part in the duplicate check.
+        None if s.contains("name") => String::new(),
+        None => kind.unwrap_or_default().to_owned(),
+    }
+}
+
+fn file_sink(
+    s: &Section<'_>,
+    name: String,
+    path: Option<PathBuf>,
+    taken: &mut Taken,
+) -> Option<SinkConfig> {
+    let Some(path) = path else {
+        s.require("path");
+        return None;
+    };
+    taken.file(s, &path);
+    Some(SinkConfig::File { name, path })
+}
+
+/// The sink names and files claimed so far.
+#[derive(Default)]
+struct Taken {
+    names: HashSet<String>,
+    files: HashSet<PathBuf>,
+}
+
+impl Taken {
+    fn name(&mut self, s: &Section<'_>, name: &str) {
+        if !name.is_empty() && !self.names.insert(name.to_owned()) {
+            let why = format!("duplicate sink name {name:?}; give each sink a name");
+            s.problem("name", why);
+        }
+    }
+
+    fn file(&mut self, s: &Section<'_>, path: &Path) {
+        if !self.files.insert(lexical(path)) {
+            s.problem("path", "two sinks write the same file");
+        }
+    }
+}
+
+/// `path` made absolute against the current directory, with `.` and `..` resolved by text alone,
+/// so that two spellings of one file compare equal without the filesystem being touched.
+fn lexical(path: &Path) -> PathBuf {
+    // NOTE: `link/../x` is taken to be `x` even when `link` is a symlink elsewhere; `check` must
+    // work before the files or their directories exist.
+    let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_owned());
+    let mut out = PathBuf::new();
+    for part in absolute.components() {
+        match part {
+            Component::CurDir => {}
+            Component::ParentDir if ends_in_name(&out) => {
+                out.pop();
+            }
+            Component::ParentDir if out.has_root() => {}
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+fn ends_in_name(path: &Path) -> bool {
+    matches!(path.components().next_back(), Some(Component::Normal(_)))
 }
 
 fn admin(s: &Section<'_>) -> AdminConfig {

@@ -1,3 +1,5 @@
+use std::path::PathBuf;
+
 use super::*;
 use proptest::prelude::*;
 
@@ -22,6 +24,36 @@ fn problems(text: &str) -> Vec<Problem> {
 
 fn keys(text: &str) -> Vec<String> {
     problems(text).into_iter().map(|p| p.key).collect()
+}
+
+/// Each problem as (key, message), for exact comparison.
+fn pairs(text: &str) -> Vec<(String, String)> {
+    problems(text)
+        .into_iter()
+        .map(|p| (p.key, p.message))
+        .collect()
+}
+
+fn pair(key: &str, message: &str) -> (String, String) {
+    (key.to_owned(), message.to_owned())
+}
+
+const SOCKET: &str = "[[ingest.sockets]]\ntype = \"pull\"\nbind = [\"tcp://127.0.0.1:5557\"]\n";
+const EXPORT: &str = "[export]\ndead_letter = \"dl.jsonl\"\n[[export.sinks]]\ntype = \"stdout\"\n";
+
+/// A file with one socket made of `lines` and a valid export section.
+fn with_socket(lines: &str) -> String {
+    format!("[[ingest.sockets]]\n{lines}\n{EXPORT}")
+}
+
+/// A file with a valid socket and the export section `text`.
+fn with_export(text: &str) -> String {
+    format!("{SOCKET}\n{text}")
+}
+
+/// `path` as a TOML string.
+fn quoted(path: &std::path::Path) -> String {
+    toml::Value::from(path.display().to_string()).to_string()
 }
 
 #[test]
@@ -162,6 +194,248 @@ fn endpoints() {
     for bad in ["tcp://127.0.0.1", "127.0.0.1:5556", "tcp://", "http://x:1"] {
         assert!(check_endpoint(bad).is_err(), "{bad}");
     }
+}
+
+#[test]
+fn list_problems_name_the_position_in_the_file() {
+    let found = pairs(&with_socket("type = \"sub\"\nconnect = [1, \"tcp://x\"]"));
+    let want = [
+        pair(
+            "ingest.sockets[0].connect[0]",
+            "expected a string, found integer",
+        ),
+        pair(
+            "ingest.sockets[0].connect[1]",
+            "\"tcp://x\" needs a port, such as tcp://127.0.0.1:5556",
+        ),
+    ];
+    assert_eq!(found, want);
+
+    let found = pairs(&format!(
+        "{MINIMAL}\n[process]\nframes = [1, \"body\", \"body\"]\n"
+    ));
+    let want = [
+        pair("process.frames[0]", "expected a string, found integer"),
+        pair("process.frames[2]", "\"body\" appears more than once"),
+    ];
+    assert_eq!(found, want);
+}
+
+#[test]
+fn a_bad_value_does_not_make_its_siblings_unknown() {
+    let sink = with_export(
+        "[export]\ndead_letter = \"dl.jsonl\"\n[[export.sinks]]\ntype = 5\npath = \"o\"",
+    );
+    let type_problem = |key: &str| vec![pair(key, "expected a string, found integer")];
+    assert_eq!(pairs(&sink), type_problem("export.sinks[0].type"));
+
+    let kafka = sink.replace("type = 5", "type = \"kafka\"");
+    let why = "must be \"file\" or \"stdout\", found \"kafka\"";
+    assert_eq!(pairs(&kafka), [pair("export.sinks[0].type", why)]);
+
+    let socket = with_socket(
+        "type = 5\nname = \"a\"\nbind = [\"tcp://[::1]:1\"]\nsubscribe = [\"x\"]\nipv6 = true\n\
+         receive_hwm = 5\ntcp_keepalive = true",
+    );
+    assert_eq!(pairs(&socket), type_problem("ingest.sockets[0].type"));
+
+    let metric = format!(
+        "{MINIMAL}\n[[collect.metrics]]\nname = 5\nfield = \"a\"\nlabel = \"b\"\nwindow = 10\n"
+    );
+    assert_eq!(pairs(&metric), type_problem("collect.metrics[0].name"));
+}
+
+#[test]
+fn only_a_file_sink_has_a_path() {
+    let text = with_export(
+        "[export]\ndead_letter = \"dl.jsonl\"\n[[export.sinks]]\ntype = \"stdout\"\npath = \"o\"",
+    );
+    let want = [pair("export.sinks[0].path", "only a file sink has a path")];
+    assert_eq!(pairs(&text), want);
+
+    let text =
+        with_export("[export]\ndead_letter = \"dl.jsonl\"\n[[export.sinks]]\ntype = \"file\"");
+    assert_eq!(pairs(&text), [pair("export.sinks[0].path", "is required")]);
+}
+
+#[test]
+fn a_section_of_the_wrong_type_is_reported_once() {
+    let export = format!("export = true\n{SOCKET}");
+    assert_eq!(
+        pairs(&export),
+        [pair("export", "expected a table, found boolean")]
+    );
+
+    let ingest = format!("ingest = true\n{EXPORT}");
+    assert_eq!(
+        pairs(&ingest),
+        [pair("ingest", "expected a table, found boolean")]
+    );
+
+    let sinks = with_export("[export]\ndead_letter = \"dl.jsonl\"\nsinks = 5");
+    let want = [pair(
+        "export.sinks",
+        "expected an array of tables, found integer",
+    )];
+    assert_eq!(pairs(&sinks), want);
+
+    let bind = with_socket("type = \"pull\"\nbind = [1]");
+    let want = [pair(
+        "ingest.sockets[0].bind[0]",
+        "expected a string, found integer",
+    )];
+    assert_eq!(pairs(&bind), want);
+}
+
+#[test]
+fn absent_sections_are_required() {
+    let why = "an [export] section with at least one sink is required";
+    assert_eq!(pairs(SOCKET), [pair("export", why)]);
+
+    let sinks = with_export("[export]\ndead_letter = \"dl.jsonl\"\nsinks = []");
+    let want = [pair("export.sinks", "at least one sink is required")];
+    assert_eq!(pairs(&sinks), want);
+
+    let want = [pair("ingest.sockets", "at least one socket is required")];
+    assert_eq!(pairs(EXPORT), want);
+}
+
+#[test]
+fn empty_names_are_rejected() {
+    let socket = with_socket("name = \"\"\ntype = \"pull\"\nbind = [\"tcp://127.0.0.1:1\"]");
+    let empty = |key: &str| vec![pair(key, "must not be empty")];
+    assert_eq!(pairs(&socket), empty("ingest.sockets[0].name"));
+
+    let sink = MINIMAL.replace("type = \"stdout\"", "type = \"stdout\"\nname = \"\"");
+    assert_eq!(pairs(&sink), empty("export.sinks[0].name"));
+
+    let metric = format!("{MINIMAL}\n[[collect.metrics]]\nname = \"\"\n");
+    assert_eq!(pairs(&metric), empty("collect.metrics[0].name"));
+}
+
+#[test]
+fn empty_paths_are_rejected() {
+    let sink = with_export(
+        "[export]\ndead_letter = \"dl.jsonl\"\n[[export.sinks]]\ntype = \"file\"\npath = \"\"",
+    );
+    let empty = |key: &str| vec![pair(key, "must not be empty")];
+    assert_eq!(pairs(&sink), empty("export.sinks[0].path"));
+
+    let dead_letter = MINIMAL.replace("\"dl.jsonl\"", "\"\"");
+    assert_eq!(pairs(&dead_letter), empty("export.dead_letter"));
+}
+
+#[test]
+fn an_empty_subscription_list_is_rejected() {
+    let text = with_socket("type = \"sub\"\nconnect = [\"tcp://127.0.0.1:1\"]\nsubscribe = []");
+    let why = "an empty list subscribes to no topic, so the socket would receive nothing; \
+               use [\"\"] to receive every topic";
+    assert_eq!(pairs(&text), [pair("ingest.sockets[0].subscribe", why)]);
+
+    let everything = text.replace("subscribe = []", "subscribe = [\"\"]");
+    let c = Config::parse(&everything, "test").unwrap();
+    assert_eq!(c.sockets[0].subscribe, [""]);
+}
+
+#[test]
+fn tcp_endpoints_need_a_host() {
+    for ok in [
+        "tcp://*:5556",
+        "tcp://localhost:5556",
+        "tcp://[fe80::1%eth0]:5556",
+        "tcp://127.0.0.1:5555;192.168.1.1:5556",
+        "ws://127.0.0.1:8080/feed",
+    ] {
+        assert_eq!(check_endpoint(ok), Ok(()), "{ok}");
+    }
+    let why = "\"tcp://:5556\" has no host; use an address such as tcp://127.0.0.1:5556, \
+               or * to bind every interface";
+    assert_eq!(check_endpoint("tcp://:5556"), Err(why.to_owned()));
+    for bad in ["tcp://[::1:5556", "tcp://[nope]:5556", "tcp://[]:5556"] {
+        let why = format!(
+            "{bad:?} has a malformed IPv6 host; write it in brackets like tcp://[::1]:5556"
+        );
+        assert_eq!(check_endpoint(bad), Err(why), "{bad}");
+    }
+    assert_eq!(
+        check_endpoint("ipc://"),
+        Err("\"ipc://\" has no address".to_owned())
+    );
+
+    let text = with_socket("type = \"pull\"\nbind = [\"tcp://127.0.0.1:1\", \"tcp://:5556\"]");
+    assert_eq!(pairs(&text), [pair("ingest.sockets[0].bind[1]", why)]);
+}
+
+#[test]
+fn one_file_named_two_ways_is_one_file() {
+    let absolute = std::env::current_dir().unwrap().join("out/ev.jsonl");
+    let spellings = [
+        "\"./out/ev.jsonl\"".to_owned(),
+        "\"out/../out/ev.jsonl\"".to_owned(),
+        "\"out/x/./../ev.jsonl\"".to_owned(),
+        quoted(&absolute),
+    ];
+    for other in &spellings {
+        let dead_letter = with_export(&format!(
+            "[export]\ndead_letter = {other}\n\
+             [[export.sinks]]\nname = \"f\"\ntype = \"file\"\npath = \"out/ev.jsonl\""
+        ));
+        let why = "must not be the same file as sink \"f\"";
+        assert_eq!(
+            pairs(&dead_letter),
+            [pair("export.dead_letter", why)],
+            "{other}"
+        );
+
+        let two_sinks = with_export(&format!(
+            "[export]\ndead_letter = \"dl.jsonl\"\n\
+             [[export.sinks]]\nname = \"a\"\ntype = \"file\"\npath = \"out/ev.jsonl\"\n\
+             [[export.sinks]]\nname = \"b\"\ntype = \"file\"\npath = {other}"
+        ));
+        let why = "two sinks write the same file";
+        assert_eq!(
+            pairs(&two_sinks),
+            [pair("export.sinks[1].path", why)],
+            "{other}"
+        );
+    }
+}
+
+#[test]
+fn paths_are_kept_as_written() {
+    let text = with_export(
+        "[export]\ndead_letter = \"../ev.jsonl\"\n\
+         [[export.sinks]]\ntype = \"file\"\npath = \"./out/../ev.jsonl\"",
+    );
+    let c = Config::parse(&text, "test").unwrap();
+    assert_eq!(c.export.dead_letter, PathBuf::from("../ev.jsonl"));
+    let want = SinkConfig::File {
+        name: "file".into(),
+        path: PathBuf::from("./out/../ev.jsonl"),
+    };
+    assert_eq!(c.export.sinks, [want]);
+}
+
+#[test]
+fn ipv6_defaults_to_whether_an_endpoint_is_ipv6() {
+    let ipv6 = |lines: &str| {
+        let text = with_socket(&format!("type = \"pull\"\n{lines}"));
+        Config::parse(&text, "test").unwrap().sockets[0].ipv6
+    };
+    assert!(!ipv6("bind = [\"tcp://127.0.0.1:1\"]"));
+    assert!(!ipv6("bind = [\"tcp://*:*\", \"inproc://[::1]:1\"]"));
+    assert!(ipv6(
+        "bind = [\"tcp://127.0.0.1:1\"]\nconnect = [\"tcp://[::1]:5556\"]"
+    ));
+    assert!(!ipv6("connect = [\"tcp://[::1]:5556\"]\nipv6 = false"));
+    assert!(ipv6("bind = [\"tcp://127.0.0.1:1\"]\nipv6 = true"));
+
+    let text = with_socket("type = \"pull\"\nbind = [\"tcp://127.0.0.1:1\"]\nipv6 = \"yes\"");
+    let want = [pair(
+        "ingest.sockets[0].ipv6",
+        "expected true or false, found string",
+    )];
+    assert_eq!(pairs(&text), want);
 }
 
 proptest! {

@@ -1,25 +1,30 @@
 //! The dead-letter writer: one task that appends every failed message, with its original frames
-//! and the reason, to a JSON Lines file, and then counts it as failed.
+//! and the reason, to a JSON Lines file, and then counts it as failed; if the file refuses it
+//! after a few tries, also as lost.
 
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
-use tokio::fs::File;
-use tokio::io::AsyncWriteExt;
 use tokio::sync::mpsc;
 
+use super::append::AppendFile;
 use super::encode;
-use super::sink::open_append;
 use crate::domain::ErrorType;
 use crate::event::SourceNames;
 use crate::monitor::{Monitor, OpHandle};
 use crate::orchestrator::Failure;
 
+/// How many times a batch of failures is offered to the file before it counts as lost.
+const WRITE_ATTEMPTS: u32 = 3;
+
+/// The pause before the second attempt; it doubles before each further one.
+const RETRY_PAUSE: std::time::Duration = std::time::Duration::from_millis(100);
+
 /// The open dead-letter file, before its task runs.
 #[derive(Debug)]
 pub struct DeadLetter {
-    file: File,
+    file: AppendFile,
     sources: SourceNames,
     monitor: Arc<Monitor>,
 }
@@ -35,7 +40,7 @@ impl DeadLetter {
         sources: SourceNames,
         monitor: Arc<Monitor>,
     ) -> std::io::Result<Self> {
-        let file = open_append(path).await?;
+        let file = AppendFile::open(path).await?;
         Ok(Self {
             file,
             sources,
@@ -54,23 +59,33 @@ impl DeadLetter {
                 encode::dead_letter_line(&mut buffer, failure, &self.sources);
             }
             let count = failures.len() as u64;
-            match write_flush(&mut self.file, &buffer).await {
+            match self.append_with_retries(&buffer).await {
                 Ok(()) => write.success(started.elapsed()),
                 Err(e) => {
-                    write.errors(ErrorType::WriteFailed, 1);
+                    write.errors(ErrorType::WriteFailed, count);
+                    self.monitor.completion().lost(count);
                     let why = "dead-letter write failed; failed messages lost";
                     tracing::error!(error = %e, lost = count, "{why}");
                 }
             }
             self.monitor.completion().failed(count);
         }
-        if let Err(e) = self.file.sync_data().await {
+        if let Err(e) = self.file.sync().await {
             tracing::error!(error = %e, "dead-letter sync failed");
         }
     }
-}
 
-async fn write_flush(file: &mut File, bytes: &[u8]) -> std::io::Result<()> {
-    file.write_all(bytes).await?;
-    file.flush().await
+    /// Appends `bytes`, trying again after a short pause when the file refuses them.
+    async fn append_with_retries(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        let mut pause = RETRY_PAUSE;
+        for _ in 1..WRITE_ATTEMPTS {
+            match self.file.append(bytes).await {
+                Ok(()) => return Ok(()),
+                Err(e) => tracing::warn!(error = %e, "dead-letter write failed; trying again"),
+            }
+            tokio::time::sleep(pause).await;
+            pause *= 2;
+        }
+        self.file.append(bytes).await
+    }
 }

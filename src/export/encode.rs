@@ -22,12 +22,17 @@ struct Frames<'a>(&'a [Frame]);
 
 impl Serialize for Frames<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.iter().map(Base64))
+    }
+}
+
+/// One frame as a base64 string, encoded straight into the output without a copy in between.
+struct Base64<'a>(&'a Frame);
+
+impl Serialize for Base64<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let engine = &base64::engine::general_purpose::STANDARD;
-        s.collect_seq(
-            self.0
-                .iter()
-                .map(|f| Base64Display::new(f.as_bytes(), engine).to_string()),
-        )
+        s.collect_str(&Base64Display::new(self.0.as_bytes(), engine))
     }
 }
 

@@ -1,12 +1,14 @@
 //! The export domain: encodes every event as a JSON line and writes each batch to every sink;
 //! and the dead-letter writer, which keeps every failed message with its reason.
 
+mod append;
 mod dead_letter;
 pub mod encode;
 mod sink;
 
+pub use append::AppendFile;
 pub use dead_letter::DeadLetter;
-pub use sink::{Sink, SinkOpenError, open_append};
+pub use sink::{Sink, SinkOpenError};
 
 use crate::domain::{Domain, DomainError, ErrorType, Flush, Verdict};
 use crate::event::{Event, SourceNames};

@@ -1,11 +1,11 @@
 //! Where exported lines go: a JSON Lines file or standard output.
 
 use std::io;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use tokio::fs::{File, OpenOptions};
 use tokio::io::{AsyncWriteExt, Stdout};
 
+use super::append::AppendFile;
 use crate::config::SinkConfig;
 
 /// Opening a sink failed.
@@ -29,7 +29,7 @@ pub struct Sink {
 
 #[derive(Debug)]
 enum Target {
-    File(File),
+    File(AppendFile),
     Stdout(Stdout),
 }
 
@@ -42,11 +42,13 @@ impl Sink {
     pub async fn open(config: &SinkConfig) -> Result<Self, SinkOpenError> {
         let target = match config {
             SinkConfig::File { name, path } => {
-                let file = open_append(path).await.map_err(|source| SinkOpenError {
-                    name: name.clone(),
-                    path: path.clone(),
-                    source,
-                })?;
+                let file = AppendFile::open(path)
+                    .await
+                    .map_err(|source| SinkOpenError {
+                        name: name.clone(),
+                        path: path.clone(),
+                        source,
+                    })?;
                 Target::File(file)
             }
             SinkConfig::Stdout { .. } => Target::Stdout(tokio::io::stdout()),
@@ -69,10 +71,7 @@ impl Sink {
     /// The I/O error of the write or flush.
     pub async fn write(&mut self, bytes: &[u8]) -> io::Result<()> {
         match &mut self.target {
-            Target::File(f) => {
-                f.write_all(bytes).await?;
-                f.flush().await
-            }
+            Target::File(f) => f.append(bytes).await,
             Target::Stdout(s) => {
                 s.write_all(bytes).await?;
                 s.flush().await
@@ -87,27 +86,8 @@ impl Sink {
     /// The I/O error of the flush or sync.
     pub async fn close(&mut self) -> io::Result<()> {
         match &mut self.target {
-            Target::File(f) => {
-                f.flush().await?;
-                f.sync_data().await
-            }
+            Target::File(f) => f.sync().await,
             Target::Stdout(s) => s.flush().await,
         }
     }
-}
-
-/// Opens `path` for appending, creating it and its parent directories.
-///
-/// # Errors
-///
-/// The I/O error of creating the directories or opening the file.
-pub async fn open_append(path: &Path) -> io::Result<File> {
-    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        tokio::fs::create_dir_all(parent).await?;
-    }
-    OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
-        .await
 }

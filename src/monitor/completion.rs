@@ -14,6 +14,7 @@ pub struct Completion {
     completed: AtomicU64,
     failed: AtomicU64,
     filtered: AtomicU64,
+    lost: AtomicU64,
 }
 
 impl Completion {
@@ -37,6 +38,12 @@ impl Completion {
         self.filtered.fetch_add(count, Ordering::Release);
     }
 
+    /// `count` failed messages could not be written to the dead-letter file. They are also
+    /// counted as failed; this says their dead-letter entry is missing.
+    pub fn lost(&self, count: u64) {
+        self.lost.fetch_add(count, Ordering::Relaxed);
+    }
+
     /// A consistent-enough reading of the counters.
     pub fn snapshot(&self) -> CompletionSnapshot {
         let completed = self.completed.load(Ordering::Acquire);
@@ -50,6 +57,7 @@ impl Completion {
             failed,
             filtered,
             in_flight: received.saturating_sub(done),
+            lost: self.lost.load(Ordering::Acquire),
         }
     }
 }
@@ -67,4 +75,6 @@ pub struct CompletionSnapshot {
     pub filtered: u64,
     /// Messages received but not yet at one of the three ends above.
     pub in_flight: u64,
+    /// Failed messages whose dead-letter entry could not be written (a part of `failed`).
+    pub lost: u64,
 }

@@ -80,15 +80,6 @@ impl Pusher {
 }
 
 /// Polls `done` every few milliseconds until it holds; panics after [`WAIT_LIMIT`].
-pub fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
-    let started = Instant::now();
-    while !done() {
-        assert!(started.elapsed() < WAIT_LIMIT, "gave up waiting for {what}");
-        std::thread::sleep(Duration::from_millis(5));
-    }
-}
-
-/// The async twin of [`wait_until`].
 pub async fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
     let started = Instant::now();
     while !done() {

@@ -1,0 +1,51 @@
+//! A write that fails half-way through is cut back off the file, so the file only ever holds
+//! whole lines. The failure is real: the process's file-size limit stops the write.
+//!
+//! This binary holds one test on purpose: the limit applies to the whole process.
+
+use zeropipe::export::AppendFile;
+
+fn limit_file_size(bytes: u64) {
+    // SAFETY: plain libc calls with valid arguments; ignoring SIGXFSZ makes an oversized write
+    // fail with EFBIG instead of ending the process.
+    unsafe {
+        libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+        let limit = libc::rlimit {
+            rlim_cur: bytes,
+            rlim_max: libc::RLIM_INFINITY,
+        };
+        assert_eq!(libc::setrlimit(libc::RLIMIT_FSIZE, &limit), 0);
+    }
+}
+
+#[tokio::test]
+async fn a_failed_append_is_cut_back_to_whole_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("lines.jsonl");
+    let line = |n: usize| format!("{{\"n\":{n:>3},\"pad\":\"{}\"}}\n", "x".repeat(40));
+    let batch = |from: usize| (from..from + 5).map(line).collect::<String>();
+    limit_file_size(500);
+
+    let mut file = AppendFile::open(&path).await.unwrap();
+    file.append(batch(0).as_bytes()).await.unwrap();
+    let whole = std::fs::read_to_string(&path).unwrap();
+    assert_eq!(whole.len(), 5 * line(0).len());
+
+    // The next batch crosses the limit part of the way in.
+    let err = file.append(batch(5).as_bytes()).await.unwrap_err();
+    assert_eq!(err.raw_os_error(), Some(libc::EFBIG), "{err}");
+    assert_eq!(
+        std::fs::read_to_string(&path).unwrap(),
+        whole,
+        "the torn part is gone"
+    );
+
+    // A smaller batch fits again and starts on a fresh line.
+    file.append(line(10).as_bytes()).await.unwrap();
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert_eq!(text, whole + &line(10));
+    assert!(
+        text.lines()
+            .all(|l| serde_json::from_str::<serde_json::Value>(l).is_ok())
+    );
+}
