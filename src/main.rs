@@ -16,6 +16,8 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// Exit code for a bad pipeline file or bad arguments.
 const EXIT_CONFIG: u8 = 2;
+/// Exit code of a demo stopped by a signal, as shells report an interrupted command.
+const EXIT_INTERRUPTED: u8 = 130;
 /// Exit code when the drain left messages in flight or lost dead-letter entries.
 const EXIT_UNCLEAN: u8 = 3;
 
@@ -164,7 +166,17 @@ async fn run(config: Config) -> ExitCode {
 }
 
 async fn run_demo(options: DemoOptions) -> ExitCode {
-    match demo::run(options).await {
+    let mut signals = match Signals::watch() {
+        Ok(signals) => signals,
+        Err(e) => {
+            eprintln!("error: cannot watch for signals: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let interrupt = async move {
+        signals.next().await;
+    };
+    match demo::run(options, interrupt).await {
         Ok(outcome) => {
             println!("\n{}", outcome.report.render());
             println!("checks against the dataset:");
@@ -176,7 +188,10 @@ async fn run_demo(options: DemoOptions) -> ExitCode {
                 );
             }
             println!("\noutput written to {}", outcome.output.display());
-            if outcome.passed() {
+            if outcome.interrupted {
+                println!("interrupted: the checks compare a partial run with the whole dataset");
+                ExitCode::from(EXIT_INTERRUPTED)
+            } else if outcome.passed() {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::FAILURE
@@ -225,9 +240,12 @@ fn init_tracing(format: LogFormat, filter: Option<&str>) {
         .map(EnvFilter::new)
         .or_else(|| EnvFilter::try_from_default_env().ok())
         .unwrap_or_else(|| EnvFilter::new("info"));
+    // Colours only for a person at a terminal, never in a file or a pipe.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(std::io::stderr)
+        .with_ansi(ansi);
     match format {
         LogFormat::Plain => builder.init(),
         LogFormat::Json => builder.json().init(),

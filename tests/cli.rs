@@ -240,3 +240,15 @@ fn a_signal_while_a_sink_blocks_on_open_stops_the_process() {
     assert_eq!(status.code(), Some(1), "{err}");
     assert!(err.contains("SIGTERM while starting"), "{err}");
 }
+
+#[test]
+fn logs_to_a_file_carry_no_colour_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = zeropipe(
+        &["demo", "--admin", "127.0.0.1:0", "--rate", "0"],
+        dir.path(),
+    );
+    let err = text(&out.stderr);
+    assert!(err.contains("pipeline running"), "{err}");
+    assert!(!err.contains('\u{1b}'), "escape codes in {err}");
+}

@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use serde_json::{Map, Number, Value};
@@ -140,8 +141,8 @@ summary_interval_s = 0
 }
 
 /// Sends every row, then the malformed messages, to `endpoint` from a PUSH socket, at most
-/// `rate` messages per second (0: as fast as possible). `progress` is called after each send
-/// with the number sent so far.
+/// `rate` messages per second (0: as fast as possible), until `stop` is set. `progress` is
+/// called after each send with the number sent so far.
 ///
 /// # Errors
 ///
@@ -150,6 +151,7 @@ pub fn replay(
     endpoint: &str,
     rows: &[Row],
     rate: u32,
+    stop: &AtomicBool,
     mut progress: impl FnMut(usize),
 ) -> zmq::Result<usize> {
     let ctx = zmq::Context::new();
@@ -162,6 +164,9 @@ pub fn replay(
     let pause = (rate > 0).then(|| Duration::from_secs_f64(1.0 / f64::from(rate)));
     let mut sent = 0;
     for row in rows {
+        if stop.load(Ordering::Relaxed) {
+            return Ok(sent);
+        }
         let body = serde_json::to_vec(&row.body).unwrap_or_default();
         push.send_multipart([row.kind.as_bytes(), body.as_slice()], 0)?;
         sent += 1;

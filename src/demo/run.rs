@@ -1,11 +1,12 @@
 //! Running the demo: start the pipeline, replay the dataset with visible progress, drain, and
 //! check the outcome against the dataset.
 
+use std::future::Future;
 use std::io::{IsTerminal as _, Write as _};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use super::{DATASET, MALFORMED, Row, config, expected_by_kind, parse_rows, replay};
@@ -69,6 +70,8 @@ pub struct DemoOutcome {
     pub checks: Vec<Check>,
     /// Where the output files are.
     pub output: PathBuf,
+    /// Whether the run was cut short before every message was sent.
+    pub interrupted: bool,
 }
 
 impl DemoOutcome {
@@ -78,13 +81,17 @@ impl DemoOutcome {
     }
 }
 
-/// Runs the demo, printing progress to standard error.
+/// Runs the demo, printing progress to standard error. When `interrupt` completes first, the
+/// publisher stops, the pipeline drains, and the outcome reports what got through.
 ///
 /// # Errors
 ///
 /// [`DemoError`] when the demo cannot run to the end; a run that ends with mismatches is an
 /// `Ok` whose [`DemoOutcome::passed`] is false.
-pub async fn run(options: DemoOptions) -> Result<DemoOutcome, DemoError> {
+pub async fn run(
+    options: DemoOptions,
+    interrupt: impl Future<Output = ()>,
+) -> Result<DemoOutcome, DemoError> {
     let rows = parse_rows(DATASET).map_err(DemoError::Dataset)?;
     prepare_output(&options.output)?;
     let running = Pipeline::new(config(&options.output, options.admin)?)
@@ -110,23 +117,37 @@ pub async fn run(options: DemoOptions) -> Result<DemoOutcome, DemoError> {
 
     // The publisher runs on its own thread; this task shows progress until all is accounted.
     let sent = Arc::new(AtomicUsize::new(0));
+    let stop = Arc::new(AtomicBool::new(false));
     let publisher = {
-        let (sent, rows, rate) = (Arc::clone(&sent), rows.clone(), options.rate);
+        let (sent, stop, rows) = (Arc::clone(&sent), Arc::clone(&stop), rows.clone());
+        let rate = options.rate;
         std::thread::spawn(move || {
-            replay(&endpoint, &rows, rate, |n| sent.store(n, Ordering::Relaxed))
+            replay(&endpoint, &rows, rate, &stop, |n| {
+                sent.store(n, Ordering::Relaxed)
+            })
         })
     };
     let monitor = Arc::clone(running.monitor());
-    let settled = wait_settled(total, &sent, || {
+    let progress = wait_settled(total, &sent, || {
         let p = monitor.completion().snapshot();
         (p.completed + p.failed + p.filtered, p)
-    })
-    .await;
+    });
+    let (settled, interrupted) = tokio::select! {
+        biased;
+        // Ctrl-C: stop sending, then drain and report what got through.
+        () = interrupt => (false, true),
+        // Everything sent was accounted for, or the wait timed out.
+        settled = progress => (settled, false),
+    };
+    if interrupted {
+        eprintln!("\n  interrupted: stopping the publisher and draining");
+        stop.store(true, Ordering::Relaxed);
+    }
     let replayed = publisher
         .join()
         .map_err(|_| DemoError::Replay("publisher panicked".into()))?;
     replayed.map_err(|e| DemoError::Replay(e.to_string()))?;
-    if !settled {
+    if !settled && !interrupted {
         eprintln!("  not every message was accounted for within {SETTLE_TIMEOUT:?}");
     }
 
@@ -136,6 +157,7 @@ pub async fn run(options: DemoOptions) -> Result<DemoOutcome, DemoError> {
         report,
         checks,
         output: options.output,
+        interrupted,
     })
 }
 
