@@ -144,30 +144,29 @@ fn sigterm_drains_and_exits_0() {
         assert!(read > 0, "zeropipe ended before it was running: {err}");
         err.push_str(&line);
     }
-    let pid = child.id().to_string();
-    assert!(
-        Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
+    let status = terminate(&mut child);
+    std::io::Read::read_to_string(&mut stderr, &mut err).unwrap();
+    assert_eq!(status.code(), Some(0), "{err}");
+    assert!(err.contains("SIGTERM"), "{err}");
+    assert!(err.contains("messages: received 0, completed 0"), "{err}");
+}
 
+/// Sends SIGTERM to `child` and waits for it to exit; kills it and fails after 20 seconds.
+fn terminate(child: &mut std::process::Child) -> std::process::ExitStatus {
+    let pid = child.id().to_string();
+    let sent = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    assert!(sent.success());
     let started = Instant::now();
-    let status = loop {
+    loop {
         if let Some(status) = child.try_wait().unwrap() {
-            break status;
+            return status;
         }
         if started.elapsed() > Duration::from_secs(20) {
             let _ = child.kill();
             panic!("zeropipe did not stop after SIGTERM");
         }
         std::thread::sleep(Duration::from_millis(20));
-    };
-    std::io::Read::read_to_string(&mut stderr, &mut err).unwrap();
-    assert_eq!(status.code(), Some(0), "{err}");
-    assert!(err.contains("SIGTERM"), "{err}");
-    assert!(err.contains("messages: received 0, completed 0"), "{err}");
+    }
 }
 
 /// Whether process `pid` has a handler installed for SIGTERM (bit 15 of `SigCgt`).
@@ -216,25 +215,7 @@ fn a_signal_while_a_sink_blocks_on_open_stops_the_process() {
         );
         std::thread::sleep(Duration::from_millis(10));
     }
-    let pid = child.id().to_string();
-    assert!(
-        Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
-
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if started.elapsed() > Duration::from_secs(20) {
-            let _ = child.kill();
-            panic!("zeropipe ignored SIGTERM while starting");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let status = terminate(&mut child);
     let mut err = String::new();
     std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
     assert_eq!(status.code(), Some(1), "{err}");

@@ -204,37 +204,46 @@ fn series_of(derived: &Derived) -> impl Iterator<Item = (Labels, &SeriesSnapshot
 
 /// Per series: the event and value counts, and the statistics.
 fn encode_series(encoder: &mut DescriptorEncoder, derived: &Derived) -> Encoded {
-    let mut events = Family::new(encoder);
-    for (labels, s) in series_of(derived) {
-        events.add(labels, s.events as f64);
-    }
-    events.write(
-        "zeropipe_derived_events",
-        "Events per label value",
+    let events = |s: &SeriesSnapshot| Some(s.events as f64);
+    let help = "Events per label value";
+    series_family(
+        encoder,
+        derived,
+        ("zeropipe_derived_events", help),
         MetricType::Counter,
+        events,
     )?;
-
-    let mut values = Family::new(encoder);
-    for (labels, s) in series_of(derived) {
-        values.add(labels, s.count as f64);
-    }
-    values.write(
-        "zeropipe_derived_values",
-        "Numeric field values per label value",
+    let values = |s: &SeriesSnapshot| Some(s.count as f64);
+    let help = "Numeric field values per label value";
+    series_family(
+        encoder,
+        derived,
+        ("zeropipe_derived_values", help),
         MetricType::Counter,
+        values,
     )?;
-
-    // A statistic out of the f64 range is `None` in the snapshot, so it has no sample.
     for (name, help, pick) in STATS {
-        let mut family = Family::new(encoder);
-        for (labels, s) in series_of(derived) {
-            if let Some(v) = pick(s) {
-                family.add(labels, v);
-            }
-        }
-        family.write(name, help, MetricType::Gauge)?;
+        series_family(encoder, derived, (name, help), MetricType::Gauge, pick)?;
     }
     Ok(())
+}
+
+/// One family with a sample per series; a series whose statistic is `None` (none seen yet, or
+/// out of the f64 range) has no sample.
+fn series_family(
+    encoder: &mut DescriptorEncoder,
+    derived: &Derived,
+    (name, help): (&str, &str),
+    kind: MetricType,
+    pick: impl Fn(&SeriesSnapshot) -> Option<f64>,
+) -> Encoded {
+    let mut family = Family::new(encoder);
+    for (labels, s) in series_of(derived) {
+        if let Some(v) = pick(s) {
+            family.add(labels, v);
+        }
+    }
+    family.write(name, help, kind)
 }
 
 /// Per derived metric: the events beyond its label cap.
