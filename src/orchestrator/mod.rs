@@ -4,6 +4,7 @@
 
 mod report;
 mod stage;
+mod wiring;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -11,22 +12,21 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use tokio::sync::mpsc;
 use tokio::task::{AbortHandle, JoinHandle, JoinSet};
 use tokio_util::sync::CancellationToken;
 
 pub use report::Report;
 pub use stage::Failure;
-use stage::{Output, StageIo, StageSpec};
+use stage::StageSpec;
 
 use crate::admin::{AdminServer, AdminState, Phase, PhaseCell};
 use crate::collect::{Collect, DerivedMetrics};
 use crate::config::Config;
 use crate::domain::Domain;
-use crate::event::{SourceId, SourceNames};
-use crate::export::{DeadLetter, Export, Sink, SinkOpenError};
-use crate::ingest::{IngestError, IngestSocket};
-use crate::monitor::{BatchRecorder, Monitor};
+use crate::event::SourceNames;
+use crate::export::{Export, SinkOpenError};
+use crate::ingest::IngestError;
+use crate::monitor::Monitor;
 use crate::process::Process;
 
 /// Starting the pipeline failed; nothing is left running.
@@ -123,116 +123,38 @@ impl Pipeline {
         let sources = SourceNames::new(names);
         let phase = Arc::new(PhaseCell::default());
 
-        // Sinks start first, so nothing is received that could not be written.
-        let mut sinks = Vec::with_capacity(config.export.sinks.len());
-        for sink in &config.export.sinks {
-            sinks.push(Sink::open(sink).await?);
-        }
-        let dl_path = &config.export.dead_letter;
-        let dead_letter = DeadLetter::open(dl_path, sources.clone(), Arc::clone(&monitor))
-            .await
-            .map_err(|source| StartError::DeadLetter {
-                path: dl_path.clone(),
-                source,
-            })?;
-
-        // Sockets are bound and connecting before anything runs; a failure leaves nothing.
-        let ctx = zmq::Context::new();
-        let mut sockets = Vec::with_capacity(config.sockets.len());
-        for (i, socket) in config.sockets.iter().enumerate() {
-            let id = SourceId(u16::try_from(i).unwrap_or(u16::MAX));
-            sockets.push(IngestSocket::open(&ctx, socket, id)?);
-        }
+        // Sinks start first, so nothing is received that could not be written; then sockets
+        // are bound and connecting before anything runs, so a failure leaves nothing running.
+        let (sinks, dead_letter) = wiring::open_outputs(&config, &sources, &monitor).await?;
+        let (ctx, sockets) = wiring::open_sockets(&config)?;
         let bound = sockets
             .iter()
             .flat_map(|s| s.bound_endpoints().iter().cloned())
             .collect();
+        let state = AdminState::new(
+            Arc::clone(&monitor),
+            Arc::clone(&metrics),
+            Arc::clone(&phase),
+        );
+        let admin = wiring::start_admin(&config, state).await?;
 
-        let admin = if config.admin.enabled {
-            let state = AdminState::new(
-                Arc::clone(&monitor),
-                Arc::clone(&metrics),
-                Arc::clone(&phase),
-            );
-            let address = config.admin.address;
-            let server = AdminServer::start(address, state)
-                .await
-                .map_err(|source| StartError::Admin { address, source })?;
-            Some(server)
-        } else {
-            None
-        };
-
-        // Domains in data-flow order, each fed by a bounded queue.
+        // Domains in data-flow order, each fed by a bounded queue; ingest starts last.
         let mut specs = vec![StageSpec::new(Process::new(config.process.clone()))];
         specs.push(StageSpec::new(Collect::new(Arc::clone(&metrics))));
         specs.extend(extra);
         specs.push(StageSpec::new(Export::new(sinks, sources)));
-
-        // Register every operation up front so that reports list them in data-flow order.
-        for socket in &config.sockets {
-            monitor.register("ingest", &socket.name);
-        }
-        for spec in &specs {
-            monitor.register(&spec.name, "handle");
-        }
-        monitor.register("dead_letter", "write");
-
+        wiring::register_operations(&monitor, &config, &specs);
         let capacity = config.pipeline.queue_batches;
-        let (dl_tx, dl_rx) = mpsc::channel(capacity);
-        let dead_letter = tokio::spawn(dead_letter.run(dl_rx));
-        let (ingest_tx, mut input) = mpsc::channel(capacity);
-        let mut stages = Vec::with_capacity(specs.len());
-        let last = specs.len() - 1;
-        for (i, spec) in specs.into_iter().enumerate() {
-            let (output, next_input) = if i == last {
-                let latency = BatchRecorder::new(monitor.register("pipeline", "complete"));
-                (Output::Complete(latency), None)
-            } else {
-                let (tx, rx) = mpsc::channel(capacity);
-                (Output::Next(tx), Some(rx))
-            };
-            let io = StageIo {
-                input,
-                output,
-                dead_letter: dl_tx.clone(),
-                monitor: Arc::clone(&monitor),
-            };
-            let name = spec.name.clone();
-            stages.push((name, spec.spawn(io)));
-            match next_input {
-                Some(rx) => input = rx,
-                None => break,
-            }
-        }
-        drop(dl_tx);
-
-        // Ingest starts last.
+        let domains = wiring::spawn_domains(specs, dead_letter, &monitor, capacity);
         let stop = Arc::new(AtomicBool::new(false));
-        let mut threads = Vec::with_capacity(sockets.len());
-        for socket in sockets {
-            let name = socket.name().to_owned();
-            let batch = config.pipeline.batch_max;
-            let thread = socket
-                .spawn(
-                    ingest_tx.clone(),
-                    Arc::clone(&stop),
-                    Arc::clone(&monitor),
-                    batch,
-                )
-                .map_err(StartError::Thread)?;
-            threads.push((name, thread));
-        }
-        drop(ingest_tx);
+        let batch_max = config.pipeline.batch_max;
+        let threads = wiring::spawn_ingest(sockets, domains.input, &stop, &monitor, batch_max)?;
 
         let background = CancellationToken::new();
         spawn_summary(&config, &monitor, &background);
         phase.set(Phase::Ready);
-        tracing::info!(
-            sockets = threads.len(),
-            domains = stages.len(),
-            "pipeline running"
-        );
+        let (sockets, stages) = (threads.len(), domains.stages.len());
+        tracing::info!(sockets, domains = stages, "pipeline running");
 
         Ok(Running {
             config,
@@ -241,8 +163,8 @@ impl Pipeline {
             phase,
             stop,
             threads,
-            stages,
-            dead_letter,
+            stages: domains.stages,
+            dead_letter: domains.dead_letter,
             admin,
             background,
             bound,
