@@ -233,3 +233,54 @@ fn logs_to_a_file_carry_no_colour_codes() {
     assert!(err.contains("pipeline running"), "{err}");
     assert!(!err.contains('\u{1b}'), "escape codes in {err}");
 }
+
+#[test]
+fn a_stdout_nobody_reads_does_not_keep_the_process_alive() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(
+        dir.path(),
+        "p.toml",
+        "[[ingest.sockets]]\ntype = \"pull\"\nbind = [\"tcp://127.0.0.1:*\"]\n\
+         [export]\ndead_letter = \"dl.jsonl\"\n[[export.sinks]]\ntype = \"stdout\"\n\
+         [admin]\nenabled = false\n[pipeline]\nshutdown_deadline_ms = 300\n",
+    );
+    // Standard output is a pipe that this test never reads: it fills and every write blocks.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_zeropipe"))
+        .args(["run", "-c", file.to_str().unwrap()])
+        .current_dir(dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut err = String::new();
+    let endpoint = loop {
+        let mut line = String::new();
+        let read = std::io::BufRead::read_line(&mut stderr, &mut line).unwrap();
+        assert!(read > 0, "zeropipe ended before it bound: {err}");
+        err.push_str(&line);
+        if let Some(at) = line.find("endpoint=") {
+            break line[at + "endpoint=".len()..]
+                .split_whitespace()
+                .next()
+                .unwrap()
+                .to_owned();
+        }
+    };
+
+    // Far more than a pipe holds.
+    let ctx = zmq::Context::new();
+    let push = ctx.socket(zmq::PUSH).unwrap();
+    push.set_linger(0).unwrap();
+    push.connect(&endpoint).unwrap();
+    let body = format!("{{\"pad\": \"{}\"}}", "x".repeat(200));
+    for _ in 0..5_000 {
+        push.send_multipart(["t", body.as_str()], 0).unwrap();
+    }
+    std::thread::sleep(Duration::from_millis(500));
+
+    let status = terminate(&mut child);
+    std::io::Read::read_to_string(&mut stderr, &mut err).unwrap();
+    assert_eq!(status.code(), Some(3), "messages stay in flight: {err}");
+    assert!(err.contains("did not finish"), "{err}");
+}
