@@ -249,10 +249,10 @@ impl Reader {
         self.monitor.completion().received(count);
         self.receive.successes_untimed(count);
         if self.output.blocking_send(batch).is_err() {
-            tracing::error!(
-                lost = count,
-                "pipeline input closed while receiving; messages lost"
-            );
+            // Only a forced stop closes the queue under a running reader; the batch stays
+            // counted in flight, as the final report says.
+            let why = "pipeline stopped taking messages; batch left in flight";
+            tracing::error!(messages = count, "{why}");
             return Next::Stop;
         }
         next

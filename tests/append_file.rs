@@ -43,9 +43,25 @@ async fn a_failed_append_is_cut_back_to_whole_lines() {
     // A smaller batch fits again and starts on a fresh line.
     file.append(line(10).as_bytes()).await.unwrap();
     let text = std::fs::read_to_string(&path).unwrap();
-    assert_eq!(text, whole + &line(10));
+    assert_eq!(text, whole.clone() + &line(10));
     assert!(
         text.lines()
             .all(|l| serde_json::from_str::<serde_json::Value>(l).is_ok())
+    );
+
+    // Someone truncates the file (log rotation by copy and truncate); a failure after that is
+    // still cut back to where this write began, not to the length before the truncation.
+    std::fs::File::options()
+        .write(true)
+        .open(&path)
+        .unwrap()
+        .set_len(0)
+        .unwrap();
+    file.append(batch(20).as_bytes()).await.unwrap();
+    file.append(batch(25).as_bytes()).await.unwrap_err();
+    assert_eq!(
+        std::fs::read_to_string(&path).unwrap(),
+        batch(20),
+        "no gap, no torn part"
     );
 }

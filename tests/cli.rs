@@ -284,3 +284,23 @@ fn a_stdout_nobody_reads_does_not_keep_the_process_alive() {
     assert_eq!(status.code(), Some(3), "messages stay in flight: {err}");
     assert!(err.contains("did not finish"), "{err}");
 }
+
+#[test]
+fn a_demo_that_cannot_start_keeps_the_previous_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("zeropipe-demo-output");
+    std::fs::create_dir(&out).unwrap();
+    std::fs::write(out.join("events.jsonl"), "{\"earlier\": true}\n").unwrap();
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let admin = taken.local_addr().unwrap().to_string();
+
+    let run = zeropipe(&["demo", "--admin", &admin], dir.path());
+    assert_eq!(run.status.code(), Some(1));
+    assert!(
+        text(&run.stderr).contains("--admin 127.0.0.1:0"),
+        "{}",
+        text(&run.stderr)
+    );
+    let kept = std::fs::read_to_string(out.join("events.jsonl")).unwrap();
+    assert_eq!(kept, "{\"earlier\": true}\n");
+}

@@ -85,3 +85,20 @@ async fn failures_the_dead_letter_file_refuses_are_counted_lost() {
     assert!(report.summary().contains("lost=2"), "{}", report.summary());
     assert_eq!(json_lines(&events).len(), 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn outputs_that_are_one_file_through_a_link_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("out")).unwrap();
+    std::os::unix::fs::symlink(dir.path().join("out"), dir.path().join("link")).unwrap();
+    let sink = dir.path().join("out/all.jsonl");
+    let dead = dir.path().join("link/all.jsonl");
+    let err = match Pipeline::new(pipeline(&sink, &dead)).start().await {
+        Ok(_) => panic!("two names of one file must not both be outputs"),
+        Err(e) => e.to_string(),
+    };
+    assert_eq!(
+        err,
+        "sink file and the dead-letter file are the same file; each output needs a file of its own"
+    );
+}

@@ -17,6 +17,9 @@ pub fn check_endpoint(endpoint: &str) -> Result<(), String> {
         return Err(format!("{endpoint:?} has no address"));
     }
     match transport {
+        "tcp" if address.contains('/') => Err(format!(
+            "{endpoint:?} has a path; a tcp endpoint is host:port, such as tcp://127.0.0.1:5556"
+        )),
         "tcp" | "ws" => check_host_and_port(endpoint, address),
         "ipc" | "inproc" | "pgm" | "epgm" | "udp" | "vmci" => Ok(()),
         other => Err(format!("unknown transport {other:?} in {endpoint:?}")),
@@ -24,13 +27,26 @@ pub fn check_endpoint(endpoint: &str) -> Result<(), String> {
 }
 
 fn check_host_and_port(endpoint: &str, address: &str) -> Result<(), String> {
-    let port_ok = |port: &str| port == "*" || port.parse::<u16>().is_ok();
-    match host_and_port(address) {
-        Some((host, port)) if port_ok(port) => check_host(endpoint, host),
-        _ => Err(format!(
+    let Some((host, port)) = host_and_port(address) else {
+        return Err(format!(
             "{endpoint:?} needs a port, such as tcp://127.0.0.1:5556"
-        )),
+        ));
+    };
+    check_port(endpoint, port)?;
+    check_host(endpoint, host)
+}
+
+/// A port is `*` (any free one, for bind) or a number from 0 to 65535.
+fn check_port(endpoint: &str, port: &str) -> Result<(), String> {
+    if port == "*" || port.parse::<u16>().is_ok() {
+        return Ok(());
     }
+    if !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit() || b == b'-') {
+        return Err(format!("{endpoint:?} has port {port}, outside 0 to 65535"));
+    }
+    Err(format!(
+        "{endpoint:?} needs a port, such as tcp://127.0.0.1:5556"
+    ))
 }
 
 fn check_host(endpoint: &str, host: &str) -> Result<(), String> {

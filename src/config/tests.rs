@@ -459,3 +459,22 @@ proptest! {
         prop_assert_eq!(found, vec![format!("ingest.sockets[0].{key}")]);
     }
 }
+
+#[test]
+fn tcp_ports_out_of_range_and_paths_are_named() {
+    assert_eq!(
+        check_endpoint("tcp://127.0.0.1:99999"),
+        Err("\"tcp://127.0.0.1:99999\" has port 99999, outside 0 to 65535".to_owned())
+    );
+    assert!(
+        check_endpoint("tcp://127.0.0.1:-1")
+            .unwrap_err()
+            .contains("outside 0 to 65535")
+    );
+    assert!(
+        check_endpoint("tcp://127.0.0.1:5/x")
+            .unwrap_err()
+            .contains("has a path")
+    );
+    assert_eq!(check_endpoint("ws://127.0.0.1:8080/feed"), Ok(()));
+}

@@ -44,6 +44,14 @@ pub enum DemoError {
         /// Why.
         source: std::io::Error,
     },
+    /// The admin address cannot be used.
+    #[error("admin server: bind {address}: {source} (use --admin 127.0.0.1:0 for any free port)")]
+    AdminAddress {
+        /// The address asked for.
+        address: SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
     /// The pipeline did not start.
     #[error(transparent)]
     Start(#[from] StartError),
@@ -93,6 +101,11 @@ pub async fn run(
     interrupt: impl Future<Output = ()>,
 ) -> Result<DemoOutcome, DemoError> {
     let rows = parse_rows(DATASET).map_err(DemoError::Dataset)?;
+    // Refuse a busy admin address before the previous run's output is cleared.
+    if let Some(address) = options.admin {
+        std::net::TcpListener::bind(address)
+            .map_err(|source| DemoError::AdminAddress { address, source })?;
+    }
     prepare_output(&options.output)?;
     let running = Pipeline::new(config(&options.output, options.admin)?)
         .start()

@@ -48,6 +48,15 @@ impl DeadLetter {
         })
     }
 
+    /// The device and inode of the file, if it is a regular file.
+    ///
+    /// # Errors
+    ///
+    /// The I/O error of reading the file's metadata.
+    pub async fn identity(&self) -> std::io::Result<Option<(u64, u64)>> {
+        self.file.identity().await
+    }
+
     /// Writes failures until every sender is gone, then syncs the file.
     pub async fn run(mut self, mut input: mpsc::Receiver<Vec<Failure>>) {
         let write: OpHandle = self.monitor.register("dead_letter", "write");

@@ -59,6 +59,18 @@ impl Sink {
         })
     }
 
+    /// The device and inode of a file sink's regular file, if it is one.
+    ///
+    /// # Errors
+    ///
+    /// The I/O error of reading the file's metadata.
+    pub async fn identity(&self) -> io::Result<Option<(u64, u64)>> {
+        match &self.target {
+            Target::File(f) => f.identity().await,
+            Target::Stdout(_) => Ok(None),
+        }
+    }
+
     /// The sink's name.
     pub fn name(&self) -> &str {
         &self.name

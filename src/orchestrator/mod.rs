@@ -54,6 +54,22 @@ pub enum StartError {
         /// Why.
         source: std::io::Error,
     },
+    /// Two outputs are one file under two names (a link).
+    #[error("{first} and {second} are the same file; each output needs a file of its own")]
+    SameFile {
+        /// One output: `sink <name>` or `the dead-letter file`.
+        first: String,
+        /// The other.
+        second: String,
+    },
+    /// Reading an output's metadata failed.
+    #[error("inspect {output}: {source}")]
+    Inspect {
+        /// The output.
+        output: String,
+        /// Why.
+        source: std::io::Error,
+    },
     /// An ingest thread could not be started.
     #[error("start ingest thread: {0}")]
     Thread(std::io::Error),
@@ -253,11 +269,12 @@ impl Running {
             });
         }
         let unfinished = wait_all(waiting, names, deadline, force).await;
-        for (name, abort) in &aborts {
-            if unfinished.contains(name) {
-                abort.abort();
-            }
-        }
+        let aborted: Vec<AbortHandle> = aborts
+            .into_iter()
+            .filter(|(name, _)| unfinished.contains(name))
+            .map(|(_, abort)| abort)
+            .collect();
+        stop_aborted(&aborted).await;
 
         self.background.cancel();
         if let Some(admin) = self.admin {
@@ -301,6 +318,22 @@ async fn wait_all(
     names
 }
 
+/// Aborts `tasks` and waits (briefly) until they have stopped, so that the report taken next
+/// counts every write they made.
+async fn stop_aborted(tasks: &[AbortHandle]) {
+    tasks.iter().for_each(AbortHandle::abort);
+    for _ in 0..ABORT_WAIT_STEPS {
+        if tasks.iter().all(AbortHandle::is_finished) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    tracing::warn!("aborted parts did not stop within a second");
+}
+
+/// How many 10 ms steps [`stop_aborted`] waits at most.
+const ABORT_WAIT_STEPS: u32 = 100;
+
 /// Logs a one-line summary every `summary_interval_s` until `stop` is cancelled.
 fn spawn_summary(config: &Config, monitor: &Arc<Monitor>, stop: &CancellationToken) {
     let seconds = config.monitor.summary_interval_s;
@@ -330,6 +363,7 @@ fn spawn_summary(config: &Config, monitor: &Arc<Monitor>, stop: &CancellationTok
                 failed = p.failed,
                 filtered = p.filtered,
                 in_flight = p.in_flight,
+                lost = p.lost,
                 rate_per_s = rate.round(),
                 "summary"
             );

@@ -33,7 +33,44 @@ pub(super) async fn open_outputs(
             path: path.clone(),
             source,
         })?;
+    refuse_shared_files(&sinks, &dead_letter).await?;
     Ok((sinks, dead_letter))
+}
+
+/// Fails when two outputs turn out to be one file: names that differ only through links pass
+/// the configuration check, which cannot look at files that may not exist yet.
+async fn refuse_shared_files(sinks: &[Sink], dead_letter: &DeadLetter) -> Result<(), StartError> {
+    let inspect = |output: String| move |source| StartError::Inspect { output, source };
+    let mut seen: Vec<((u64, u64), String)> = Vec::new();
+    for sink in sinks {
+        let output = format!("sink {}", sink.name());
+        let identity = sink.identity().await.map_err(inspect(output.clone()))?;
+        remember(&mut seen, identity, output)?;
+    }
+    let output = "the dead-letter file".to_owned();
+    let identity = dead_letter
+        .identity()
+        .await
+        .map_err(inspect(output.clone()))?;
+    remember(&mut seen, identity, output)
+}
+
+fn remember(
+    seen: &mut Vec<((u64, u64), String)>,
+    identity: Option<(u64, u64)>,
+    output: String,
+) -> Result<(), StartError> {
+    let Some(identity) = identity else {
+        return Ok(());
+    };
+    if let Some((_, first)) = seen.iter().find(|(id, _)| *id == identity) {
+        return Err(StartError::SameFile {
+            first: first.clone(),
+            second: output,
+        });
+    }
+    seen.push((identity, output));
+    Ok(())
 }
 
 /// Creates every socket with its options, bound and connecting; nothing is received yet.
