@@ -159,6 +159,8 @@ fn set_options(socket: &zmq::Socket, config: &SocketConfig) -> zmq::Result<()> {
     socket.set_rcvhwm(config.receive_hwm)?;
     socket.set_reconnect_ivl(config.reconnect_interval_ms)?;
     socket.set_reconnect_ivl_max(config.reconnect_interval_max_ms)?;
+    // TODO(a user asking where oversized messages went): libzmq drops the peer without telling
+    // us; its socket monitor events could count those disconnections.
     if let Some(max) = config.max_message_bytes {
         socket.set_maxmsgsize(max)?;
     }

@@ -145,6 +145,9 @@ impl AdminServer {
 }
 
 /// The routes, on `state`.
+///
+/// TODO(an admin address beyond loopback): idle and slow connections are never timed out, so
+/// a client holding many open can exhaust the process's file descriptors.
 pub fn router(state: AdminState) -> Router {
     Router::new()
         .route("/", get(index))
@@ -169,6 +172,8 @@ async fn live() -> &'static str {
     "live\n"
 }
 
+// TODO(a health model for sinks): /ready stays 200 while a sink keeps failing; its failures
+// show in /stats and /metrics as `export.flush` errors.
 async fn ready(State(state): State<AdminState>) -> Response {
     let phase = state.phase.get();
     let status = if phase == Phase::Ready {

@@ -44,6 +44,8 @@ impl Domain for Export {
     }
 
     async fn flush(&mut self, _events: &[Event]) -> Result<Flush, DomainError> {
+        // TODO(the network sinks, which fail transiently): retry with backoff before failing
+        // the batch; a local file that refuses a write rarely accepts it a moment later.
         let mut result = Ok(Flush::Done);
         for sink in &mut self.sinks {
             if let Err(e) = sink.write(&self.buffer).await {
