@@ -1,9 +1,36 @@
 //! A write that fails half-way through is cut back off the file, so the file only ever holds
 //! whole lines. The failure is real: the process's file-size limit stops the write.
 //!
-//! This binary holds one test on purpose: the limit applies to the whole process.
+//! The limit applies to every regular file the process writes, its own output too when that is
+//! redirected to a file, so the scenario runs in a child process whose output is a pipe.
+
+use std::process::Command;
 
 use zeropipe::export::AppendFile;
+
+/// Set in the child process that runs the scenario under the limit.
+const CHILD: &str = "ZEROPIPE_TEST_FILE_SIZE_LIMITED";
+
+#[test]
+fn a_failed_append_is_cut_back_to_whole_lines() {
+    if std::env::var_os(CHILD).is_some() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(cut_back_scenario());
+        return;
+    }
+    let test = "a_failed_append_is_cut_back_to_whole_lines";
+    let child = Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", test, "--nocapture", "--test-threads=1"])
+        .env(CHILD, "1")
+        .output()
+        .unwrap();
+    let output = String::from_utf8_lossy(&child.stdout) + String::from_utf8_lossy(&child.stderr);
+    assert!(child.status.success(), "{output}");
+    assert!(output.contains("1 passed"), "the scenario ran: {output}");
+}
 
 fn limit_file_size(bytes: u64) {
     // SAFETY: plain libc calls with valid arguments; ignoring SIGXFSZ makes an oversized write
@@ -18,8 +45,7 @@ fn limit_file_size(bytes: u64) {
     }
 }
 
-#[tokio::test]
-async fn a_failed_append_is_cut_back_to_whole_lines() {
+async fn cut_back_scenario() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("lines.jsonl");
     let line = |n: usize| format!("{{\"n\":{n:>3},\"pad\":\"{}\"}}\n", "x".repeat(40));
