@@ -144,7 +144,7 @@ def check_stats(stats: dict, source: str) -> None:
     other = "weather-pull" if source == "weather-sub" else "weather-sub"
     assert stats["pipeline"] == {
         "received": RECEIVED, "completed": VALID, "failed": len(MALFORMED), "filtered": 0,
-        "in_flight": 0,
+        "in_flight": 0, "lost": 0,
     }
 
     counts, errors = stats["counts"], stats["errors"]
@@ -191,6 +191,7 @@ def check_metrics() -> None:
     assert metric(samples, "zeropipe_messages_completed_total") == VALID
     assert metric(samples, "zeropipe_messages_failed_total") == len(MALFORMED)
     assert metric(samples, "zeropipe_messages_in_flight") == 0
+    assert metric(samples, "zeropipe_messages_lost_total") == 0
     for message in MALFORMED:
         errors = metric(samples, "zeropipe_operation_errors_total", domain="process",
                         operation="handle", error_type=message.error_type)
