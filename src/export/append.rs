@@ -11,6 +11,8 @@ use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
 #[derive(Debug)]
 pub struct AppendFile {
     file: File,
+    /// The same open file, for reading its length without a trip to the blocking pool.
+    probe: std::fs::File,
 }
 
 impl AppendFile {
@@ -36,7 +38,8 @@ impl AppendFile {
             file.write_all(b"\n").await?;
             file.flush().await?;
         }
-        Ok(Self { file })
+        let probe = file.try_clone().await?.into_std().await;
+        Ok(Self { file, probe })
     }
 
     /// Appends `bytes` (whole lines) and hands them to the operating system; all or nothing.
@@ -48,7 +51,7 @@ impl AppendFile {
     pub async fn append(&mut self, bytes: &[u8]) -> io::Result<()> {
         // Measured before each write, not remembered: someone may have truncated the file
         // (log rotation by copy and truncate) since the last one.
-        let before = self.file.metadata().await?.len();
+        let before = self.len()?;
         let written = async {
             self.file.write_all(bytes).await?;
             self.file.flush().await
@@ -56,18 +59,18 @@ impl AppendFile {
         let Err(e) = written.await else {
             return Ok(());
         };
-        let now = self
-            .file
-            .metadata()
-            .await
-            .map(|m| m.len())
-            .unwrap_or(before);
+        let now = self.len().unwrap_or(before);
         if now > before
             && let Err(cut) = self.file.set_len(before).await
         {
             tracing::error!(error = %cut, "cannot cut a failed write back off the file");
         }
         Err(e)
+    }
+
+    /// The file's length now (an `fstat`, which does not block on a regular file).
+    fn len(&self) -> io::Result<u64> {
+        Ok(self.probe.metadata()?.len())
     }
 
     /// The device and inode of a regular file, which tell two names of one file apart from two
