@@ -65,77 +65,112 @@ impl StageSpec {
     }
 }
 
-async fn run<D: Domain>(mut domain: D, mut io: StageIo) {
-    let name: Arc<str> = Arc::from(domain.name());
-    let mut handle = BatchRecorder::new(io.monitor.register(&name, "handle"));
-    let mut flush_op: Option<OpHandle> = None;
+async fn run<D: Domain>(domain: D, mut io: StageIo) {
+    let mut stage = Stage::new(domain, &io.monitor);
     tracing::debug!("started");
-
     while let Some(batch) = io.input.recv().await {
-        let mut forward = Vec::with_capacity(batch.len());
-        let mut failures = Vec::new();
-        let mut filtered = 0;
+        let mut sorted = stage.handle(batch, &io.monitor);
+        stage.flush(&mut sorted, &io.monitor).await;
+        if !sorted.failures.is_empty() {
+            send_failures(&io.dead_letter, sorted.failures).await;
+        }
+        pass_on(&mut io, &stage.name, sorted.forward).await;
+    }
+    if let Err(e) = stage.domain.close().await {
+        tracing::error!(error = %e, "close failed");
+    }
+    tracing::debug!("finished");
+}
 
-        // Per message: decide, time, and note locally; published once per batch. One clock
-        // read per message: each one ends this message's time and starts the next one's.
+/// A domain with its monitor handles.
+struct Stage<D> {
+    domain: D,
+    name: Arc<str>,
+    handle: BatchRecorder,
+    /// `<name>.flush`, registered when the domain first flushes for real.
+    flush: Option<OpHandle>,
+}
+
+/// One batch after `handle`: what goes on, and what failed.
+struct Sorted {
+    forward: Vec<Event>,
+    failures: Vec<Failure>,
+}
+
+impl<D: Domain> Stage<D> {
+    fn new(domain: D, monitor: &Monitor) -> Self {
+        let name: Arc<str> = Arc::from(domain.name());
+        let handle = BatchRecorder::new(monitor.register(&name, "handle"));
+        Self {
+            domain,
+            name,
+            handle,
+            flush: None,
+        }
+    }
+
+    /// Runs `handle` on every event, timing each with one clock read (each read ends one
+    /// message's time and starts the next one's), and publishes the counts once.
+    fn handle(&mut self, batch: Vec<Event>, monitor: &Monitor) -> Sorted {
+        let mut sorted = Sorted {
+            forward: Vec::with_capacity(batch.len()),
+            failures: Vec::new(),
+        };
+        let mut filtered = 0;
         let mut started = Instant::now();
         for mut event in batch {
-            let verdict = domain.handle(&mut event);
+            let verdict = self.domain.handle(&mut event);
             let ended = Instant::now();
             let took = ended - started;
             started = ended;
             match verdict {
                 Ok(Verdict::Forward) => {
-                    handle.success(took);
-                    forward.push(event);
+                    self.handle.success(took);
+                    sorted.forward.push(event);
                 }
                 Ok(Verdict::Filter) => {
-                    handle.success(took);
+                    self.handle.success(took);
                     filtered += 1;
                 }
                 Err(error) => {
-                    handle.error(error.error_type);
-                    failures.push(failure(event, &name, "handle", error));
+                    self.handle.error(error.error_type);
+                    sorted
+                        .failures
+                        .push(failure(event, &self.name, "handle", error));
                 }
             }
         }
-        handle.publish();
+        self.handle.publish();
         if filtered > 0 {
-            io.monitor.completion().filtered(filtered);
+            monitor.completion().filtered(filtered);
         }
+        sorted
+    }
 
-        // Per batch: let the domain write out what it forwarded.
-        if !forward.is_empty() {
-            let started = Instant::now();
-            let result = domain.flush(&forward).await;
-            let mut op = || {
-                flush_op
-                    .get_or_insert_with(|| io.monitor.register(&name, "flush"))
-                    .clone()
-            };
-            match result {
-                Ok(Flush::Skipped) => {}
-                Ok(Flush::Done) => op().success(started.elapsed()),
-                Err(error) => {
-                    op().errors(error.error_type, 1);
-                    let failed = forward
-                        .drain(..)
-                        .map(|e| failure(e, &name, "flush", error.clone()));
-                    failures.extend(failed);
-                }
+    /// Lets the domain write out what it forwarded; if that fails, the whole batch fails.
+    async fn flush(&mut self, sorted: &mut Sorted, monitor: &Monitor) {
+        if sorted.forward.is_empty() {
+            return;
+        }
+        let started = Instant::now();
+        let result = self.domain.flush(&sorted.forward).await;
+        let name = &self.name;
+        let mut op = || {
+            self.flush
+                .get_or_insert_with(|| monitor.register(name, "flush"))
+                .clone()
+        };
+        match result {
+            Ok(Flush::Skipped) => {}
+            Ok(Flush::Done) => op().success(started.elapsed()),
+            Err(error) => {
+                op().errors(error.error_type, 1);
+                let failed = sorted.forward.drain(..);
+                let failed = failed.map(|e| failure(e, name, "flush", error.clone()));
+                sorted.failures.extend(failed);
             }
         }
-
-        if !failures.is_empty() {
-            send_failures(&io.dead_letter, failures).await;
-        }
-        pass_on(&mut io, &name, forward).await;
     }
-
-    if let Err(e) = domain.close().await {
-        tracing::error!(error = %e, "close failed");
-    }
-    tracing::debug!("finished");
 }
 
 fn failure(
