@@ -115,6 +115,10 @@ fn demo_runs_to_the_end_and_matches_the_dataset() {
     assert!(stdout.contains("checks against the dataset:"));
     assert_eq!(stdout.matches("[ok]").count(), 10, "{stdout}");
     assert!(!stdout.contains("FAIL"));
+    // Its log went to a pipe, not a terminal: no colour codes.
+    let err = text(&out.stderr);
+    assert!(err.contains("pipeline running"), "{err}");
+    assert!(!err.contains('\u{1b}'), "escape codes in {err}");
     let events = std::fs::read_to_string(dir.path().join("zeropipe-demo-output/events.jsonl"));
     assert_eq!(events.unwrap().lines().count(), 1461);
 }
@@ -220,18 +224,6 @@ fn a_signal_while_a_sink_blocks_on_open_stops_the_process() {
     std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
     assert_eq!(status.code(), Some(1), "{err}");
     assert!(err.contains("SIGTERM while starting"), "{err}");
-}
-
-#[test]
-fn logs_to_a_file_carry_no_colour_codes() {
-    let dir = tempfile::tempdir().unwrap();
-    let out = zeropipe(
-        &["demo", "--admin", "127.0.0.1:0", "--rate", "0"],
-        dir.path(),
-    );
-    let err = text(&out.stderr);
-    assert!(err.contains("pipeline running"), "{err}");
-    assert!(!err.contains('\u{1b}'), "escape codes in {err}");
 }
 
 #[test]

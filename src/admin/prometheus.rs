@@ -204,29 +204,26 @@ fn series_of(derived: &Derived) -> impl Iterator<Item = (Labels, &SeriesSnapshot
 
 /// Per series: the event and value counts, and the statistics.
 fn encode_series(encoder: &mut DescriptorEncoder, derived: &Derived) -> Encoded {
-    let events = |s: &SeriesSnapshot| Some(s.events as f64);
-    let help = "Events per label value";
-    series_family(
-        encoder,
-        derived,
-        ("zeropipe_derived_events", help),
-        MetricType::Counter,
-        events,
-    )?;
-    let values = |s: &SeriesSnapshot| Some(s.count as f64);
-    let help = "Numeric field values per label value";
-    series_family(
-        encoder,
-        derived,
-        ("zeropipe_derived_values", help),
-        MetricType::Counter,
-        values,
-    )?;
+    for (name, help, pick) in COUNTS {
+        series_family(encoder, derived, (name, help), MetricType::Counter, pick)?;
+    }
     for (name, help, pick) in STATS {
         series_family(encoder, derived, (name, help), MetricType::Gauge, pick)?;
     }
     Ok(())
 }
+
+/// The counters of every series.
+const COUNTS: [(&str, &str, Pick); 2] = [
+    ("zeropipe_derived_events", "Events per label value", |s| {
+        Some(s.events as f64)
+    }),
+    (
+        "zeropipe_derived_values",
+        "Numeric field values per label value",
+        |s| Some(s.count as f64),
+    ),
+];
 
 /// One family with a sample per series; a series whose statistic is `None` (none seen yet, or
 /// out of the f64 range) has no sample.
