@@ -126,33 +126,53 @@ fn demo_runs_to_the_end_and_matches_the_dataset() {
 #[test]
 fn sigterm_drains_and_exits_0() {
     let dir = tempfile::tempdir().unwrap();
-    let file = write(
-        dir.path(),
-        "p.toml",
-        "[[ingest.sockets]]\ntype = \"pull\"\nbind = [\"tcp://127.0.0.1:*\"]\n\
-         [export]\ndead_letter = \"dl.jsonl\"\n\
-         [[export.sinks]]\ntype = \"file\"\npath = \"e.jsonl\"\n\
-         [admin]\nenabled = false\n",
-    );
-    let mut child = Command::new(env!("CARGO_BIN_EXE_zeropipe"))
-        .args(["run", "-c", file.to_str().unwrap()])
-        .current_dir(dir.path())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_run(dir.path(), "type = \"file\"\npath = \"e.jsonl\"", "");
     let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
     let mut err = String::new();
-    while !err.contains("pipeline running") {
-        let mut line = String::new();
-        let read = std::io::BufRead::read_line(&mut stderr, &mut line).unwrap();
-        assert!(read > 0, "zeropipe ended before it was running: {err}");
-        err.push_str(&line);
-    }
+    read_until(&mut stderr, &mut err, |line| {
+        line.contains("pipeline running")
+    });
     let status = terminate(&mut child);
     std::io::Read::read_to_string(&mut stderr, &mut err).unwrap();
     assert_eq!(status.code(), Some(0), "{err}");
     assert!(err.contains("SIGTERM"), "{err}");
     assert!(err.contains("messages: received 0, completed 0"), "{err}");
+}
+
+/// Starts `zeropipe run` in `dir` on a PULL socket with one sink (`sink` holds its keys) and
+/// `extra` sections; standard output and error are pipes.
+fn spawn_run(dir: &std::path::Path, sink: &str, extra: &str) -> std::process::Child {
+    let config = format!(
+        "[[ingest.sockets]]\ntype = \"pull\"\nbind = [\"tcp://127.0.0.1:*\"]\n\
+         [export]\ndead_letter = \"dl.jsonl\"\n[[export.sinks]]\n{sink}\n\
+         [admin]\nenabled = false\n{extra}\n"
+    );
+    let file = write(dir, "p.toml", &config);
+    Command::new(env!("CARGO_BIN_EXE_zeropipe"))
+        .args(["run", "-c", file.to_str().unwrap()])
+        .current_dir(dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// Reads lines of `stderr` into `seen` until one satisfies `wanted`, and returns that line;
+/// fails if the stream ends first.
+fn read_until(
+    stderr: &mut impl std::io::BufRead,
+    seen: &mut String,
+    wanted: impl Fn(&str) -> bool,
+) -> String {
+    loop {
+        let mut line = String::new();
+        let read = stderr.read_line(&mut line).unwrap();
+        assert!(read > 0, "zeropipe's output ended early: {seen}");
+        seen.push_str(&line);
+        if wanted(&line) {
+            return line;
+        }
+    }
 }
 
 /// Sends SIGTERM to `child` and waits for it to exit; kills it and fails after 20 seconds.
@@ -194,23 +214,9 @@ fn a_signal_while_a_sink_blocks_on_open_stops_the_process() {
             .unwrap()
             .success()
     );
-    let file = write(
-        dir.path(),
-        "p.toml",
-        &format!(
-            "[[ingest.sockets]]\ntype = \"pull\"\nbind = [\"tcp://127.0.0.1:*\"]\n\
-             [export]\ndead_letter = \"dl.jsonl\"\n\
-             [[export.sinks]]\ntype = \"file\"\npath = \"{}\"\n[admin]\nenabled = false\n",
-            fifo.display()
-        ),
-    );
     // Opening a FIFO that nobody reads blocks; the process must still answer a signal.
-    let mut child = Command::new(env!("CARGO_BIN_EXE_zeropipe"))
-        .args(["run", "-c", file.to_str().unwrap()])
-        .current_dir(dir.path())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let sink = format!("type = \"file\"\npath = \"{}\"", fifo.display());
+    let mut child = spawn_run(dir.path(), &sink, "");
     let started = Instant::now();
     while !catches_sigterm(child.id()) {
         assert!(
@@ -229,36 +235,14 @@ fn a_signal_while_a_sink_blocks_on_open_stops_the_process() {
 #[test]
 fn a_stdout_nobody_reads_does_not_keep_the_process_alive() {
     let dir = tempfile::tempdir().unwrap();
-    let file = write(
-        dir.path(),
-        "p.toml",
-        "[[ingest.sockets]]\ntype = \"pull\"\nbind = [\"tcp://127.0.0.1:*\"]\n\
-         [export]\ndead_letter = \"dl.jsonl\"\n[[export.sinks]]\ntype = \"stdout\"\n\
-         [admin]\nenabled = false\n[pipeline]\nshutdown_deadline_ms = 300\n",
-    );
     // Standard output is a pipe that this test never reads: it fills and every write blocks.
-    let mut child = Command::new(env!("CARGO_BIN_EXE_zeropipe"))
-        .args(["run", "-c", file.to_str().unwrap()])
-        .current_dir(dir.path())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let deadline = "[pipeline]\nshutdown_deadline_ms = 300";
+    let mut child = spawn_run(dir.path(), "type = \"stdout\"", deadline);
     let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
     let mut err = String::new();
-    let endpoint = loop {
-        let mut line = String::new();
-        let read = std::io::BufRead::read_line(&mut stderr, &mut line).unwrap();
-        assert!(read > 0, "zeropipe ended before it bound: {err}");
-        err.push_str(&line);
-        if let Some(at) = line.find("endpoint=") {
-            break line[at + "endpoint=".len()..]
-                .split_whitespace()
-                .next()
-                .unwrap()
-                .to_owned();
-        }
-    };
+    let bound = read_until(&mut stderr, &mut err, |line| line.contains("endpoint="));
+    let at = bound.find("endpoint=").unwrap() + "endpoint=".len();
+    let endpoint = bound[at..].split_whitespace().next().unwrap().to_owned();
 
     // Far more than a pipe holds.
     let ctx = zmq::Context::new();

@@ -3,6 +3,7 @@
 
 mod common;
 
+use std::path::Path;
 use std::time::Duration;
 
 use common::{Pusher, json_lines, outputs, quiet_pipeline, wait_for};
@@ -33,23 +34,8 @@ impl Domain for Slow {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn drain_waits_for_in_flight_messages() {
     let dir = tempfile::tempdir().unwrap();
-    let config = quiet_pipeline(
-        dir.path(),
-        "[pipeline]\nbatch_max = 16\nqueue_batches = 4\n",
-    );
-    let slow = Slow {
-        pause: Duration::from_millis(20),
-    };
-    let running = Pipeline::new(config)
-        .with_domain(slow)
-        .start()
-        .await
-        .unwrap();
-    let peer = Pusher::connect(&running.bound_endpoints()[0]);
-    let total = 300;
-    for seq in 0..total {
-        peer.send_event(seq, "a", 1.0);
-    }
+    let section = "[pipeline]\nbatch_max = 16\nqueue_batches = 4\n";
+    let running = slow_pipeline(dir.path(), section, Duration::from_millis(20), 300).await;
 
     // Shut down while most messages are still queued between domains.
     let monitor = std::sync::Arc::clone(running.monitor());
@@ -75,17 +61,12 @@ async fn drain_waits_for_in_flight_messages() {
     assert_eq!(json_lines(&events).len() as u64, p.completed);
 }
 
-/// A pipeline whose added domain never finishes a batch, with `count` messages stuck in it.
-async fn stuck_pipeline(dir: &std::path::Path, deadline_ms: u64, count: u64) -> Running {
-    let config = quiet_pipeline(
-        dir,
-        &format!("[pipeline]\nshutdown_deadline_ms = {deadline_ms}\n"),
-    );
-    let stuck = Slow {
-        pause: Duration::from_secs(3600),
-    };
+/// A pipeline with `section` added and a [`Slow`] domain pausing `pause` per batch, to which
+/// `count` events have been sent.
+async fn slow_pipeline(dir: &Path, section: &str, pause: Duration, count: u64) -> Running {
+    let config = quiet_pipeline(dir, section);
     let running = Pipeline::new(config)
-        .with_domain(stuck)
+        .with_domain(Slow { pause })
         .start()
         .await
         .unwrap();
@@ -93,6 +74,13 @@ async fn stuck_pipeline(dir: &std::path::Path, deadline_ms: u64, count: u64) -> 
     for seq in 0..count {
         peer.send_event(seq, "a", 1.0);
     }
+    running
+}
+
+/// A pipeline whose added domain never finishes a batch, with `count` messages stuck in it.
+async fn stuck_pipeline(dir: &std::path::Path, deadline_ms: u64, count: u64) -> Running {
+    let section = format!("[pipeline]\nshutdown_deadline_ms = {deadline_ms}\n");
+    let running = slow_pipeline(dir, &section, Duration::from_secs(3600), count).await;
     let monitor = std::sync::Arc::clone(running.monitor());
     wait_for("the messages to reach the stuck domain", || {
         monitor.snapshot().counts["slow.handle"] == count
